@@ -1,0 +1,180 @@
+#include "alloc/allocator.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace mezzo::alloc {
+namespace {
+
+Resources res(const std::string& text) {
+  auto parsed = Resources::parse(text);
+  EXPECT_TRUE(parsed.isOk()) << parsed.error();
+  return parsed.isOk() ? *parsed : Resources();
+}
+
+TimePoint at(int seconds) { return TimePoint(std::chrono::seconds(1'700'000'000 + seconds)); }
+
+FrameworkSpec inRole(const std::string& role) { return FrameworkSpec{{role}, {}, false}; }
+
+std::map<FrameworkId, Resources> byFramework(const std::vector<Allocation>& allocations) {
+  std::map<FrameworkId, Resources> out;
+  for (const Allocation& allocation : allocations) out[allocation.framework] += allocation.resources;
+  return out;
+}
+
+TEST(DrfSorter, OrdersByWeightedDominantShare) {
+  DrfSorter sorter;
+  sorter.setTotal({{"cpus", 10}, {"mem", 100}});
+  sorter.add("a");
+  sorter.add("b", 2.0);
+  sorter.allocated("a", {{"cpus", 2}});   // share 0.2
+  sorter.allocated("b", {{"mem", 30}});   // share 0.3 / 2 = 0.15
+  EXPECT_EQ(sorter.sort(), (std::vector<std::string>{"b", "a"}));
+  sorter.unallocated("a", {{"cpus", 2}});
+  EXPECT_EQ(sorter.sort(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_DOUBLE_EQ(sorter.share("b"), 0.15);
+}
+
+TEST(Allocator, OffersWholeAgentToOneFramework) {
+  Allocator allocator;
+  allocator.addAgent(AgentId("a1"), res("cpus:4;mem:1024;ports:[31000-31009]"));
+  allocator.addFramework(FrameworkId("f1"), inRole("*"), true);
+  auto allocations = allocator.allocate(at(0));
+  ASSERT_EQ(allocations.size(), 1u);
+  EXPECT_EQ(allocations[0].role, "*");
+  EXPECT_DOUBLE_EQ(allocations[0].resources.cpus(), 4);
+  EXPECT_EQ(allocations[0].resources.allocatedTo("*").cpus(), 4);
+  // Everything is out on offer: nothing left for the next cycle.
+  EXPECT_TRUE(allocator.allocate(at(1)).empty());
+  EXPECT_TRUE(allocator.available(AgentId("a1")).empty());
+}
+
+TEST(Allocator, DeclineFilterHoldsUntilExpiryOrRevive) {
+  Allocator allocator;
+  allocator.addAgent(AgentId("a1"), res("cpus:4;mem:1024"));
+  allocator.addFramework(FrameworkId("f1"), inRole("*"), true);
+  auto first = allocator.allocate(at(0));
+  ASSERT_EQ(first.size(), 1u);
+  allocator.recoverResources(FrameworkId("f1"), AgentId("a1"), first[0].resources, std::chrono::seconds(5), at(0));
+  EXPECT_TRUE(allocator.allocate(at(4)).empty());
+  EXPECT_EQ(allocator.activeFilterCount(), 1u);
+  EXPECT_EQ(allocator.allocate(at(5)).size(), 1u);
+
+  allocator.recoverResources(FrameworkId("f1"), AgentId("a1"), res("cpus:4;mem:1024").withAllocationRole("*"),
+                             std::chrono::seconds(100), at(5));
+  EXPECT_TRUE(allocator.allocate(at(6)).empty());
+  allocator.reviveRoles(FrameworkId("f1"), {});
+  EXPECT_EQ(allocator.allocate(at(6)).size(), 1u);
+}
+
+TEST(Allocator, FilteredFrameworkLetsTheNextOneHaveTheAgent) {
+  Allocator allocator;
+  allocator.addAgent(AgentId("a1"), res("cpus:4;mem:1024"));
+  allocator.addFramework(FrameworkId("f1"), inRole("*"), true);
+  auto first = allocator.allocate(at(0));
+  ASSERT_EQ(first.size(), 1u);
+  allocator.addFramework(FrameworkId("f2"), inRole("*"), true);
+  allocator.recoverResources(first[0].framework, AgentId("a1"), first[0].resources, std::chrono::seconds(60), at(0));
+  auto second = allocator.allocate(at(1));
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_NE(second[0].framework, first[0].framework);
+}
+
+TEST(Allocator, SuppressedRoleGetsNoOffersUntilRevived) {
+  Allocator allocator;
+  allocator.addAgent(AgentId("a1"), res("cpus:4;mem:1024"));
+  allocator.addFramework(FrameworkId("f1"), inRole("*"), true);
+  allocator.suppressRoles(FrameworkId("f1"), {"*"});
+  EXPECT_TRUE(allocator.allocate(at(0)).empty());
+  allocator.reviveRoles(FrameworkId("f1"), {"*"});
+  EXPECT_EQ(allocator.allocate(at(0)).size(), 1u);
+}
+
+TEST(Allocator, StaticReservationsGoOnlyToTheirRole) {
+  Allocator allocator;
+  allocator.addAgent(AgentId("a1"), res("cpus(ops):2;mem(ops):512;cpus:1;mem:256"));
+  allocator.addFramework(FrameworkId("eng"), inRole("eng"), true);
+  auto allocations = allocator.allocate(at(0));
+  ASSERT_EQ(allocations.size(), 1u);
+  EXPECT_DOUBLE_EQ(allocations[0].resources.cpus(), 1);
+  EXPECT_TRUE(allocations[0].resources.reserved().empty());
+
+  allocator.addFramework(FrameworkId("ops"), inRole("ops"), true);
+  allocations = allocator.allocate(at(1));
+  ASSERT_EQ(allocations.size(), 1u);
+  EXPECT_EQ(allocations[0].framework, FrameworkId("ops"));
+  EXPECT_DOUBLE_EQ(allocations[0].resources.reservedFor("ops").cpus(), 2);
+}
+
+TEST(Allocator, InactiveAgentsAndFrameworksAreSkipped) {
+  Allocator allocator;
+  allocator.addAgent(AgentId("a1"), res("cpus:4;mem:1024"));
+  allocator.addFramework(FrameworkId("f1"), inRole("*"), false);
+  EXPECT_TRUE(allocator.allocate(at(0)).empty());
+  allocator.activateFramework(FrameworkId("f1"));
+  allocator.deactivateAgent(AgentId("a1"));
+  EXPECT_TRUE(allocator.allocate(at(0)).empty());
+  allocator.activateAgent(AgentId("a1"));
+  EXPECT_EQ(allocator.allocate(at(0)).size(), 1u);
+}
+
+TEST(Allocator, BelowMinimumIsNotOffered) {
+  Allocator allocator;
+  allocator.addAgent(AgentId("a1"), res("cpus:0.001;mem:16"));
+  allocator.addFramework(FrameworkId("f1"), inRole("*"), true);
+  EXPECT_TRUE(allocator.allocate(at(0)).empty());
+}
+
+TEST(Allocator, WeightedRolesShareAgentsInProportion) {
+  // 30 one-cpu agents, two hungry roles weighted 1 and 2 that keep every offer.
+  Allocator allocator;
+  allocator.setWeight("light", 1);
+  allocator.setWeight("heavy", 2);
+  for (int i = 0; i < 30; ++i) allocator.addAgent(AgentId("a" + std::to_string(i)), res("cpus:1;mem:100"));
+  allocator.addFramework(FrameworkId("fl"), inRole("light"), true);
+  allocator.addFramework(FrameworkId("fh"), inRole("heavy"), true);
+  auto totals = byFramework(allocator.allocate(at(0)));
+  EXPECT_NEAR(totals[FrameworkId("fh")].cpus(), 20, 1);
+  EXPECT_NEAR(totals[FrameworkId("fl")].cpus(), 10, 1);
+}
+
+// Property: across random event orders, no agent is ever over-allocated and
+// recovered resources return exactly.
+TEST(AllocatorProperty, NeverOverAllocates) {
+  std::mt19937 rng(42);
+  for (int round = 0; round < 50; ++round) {
+    Allocator allocator;
+    std::vector<AgentId> agents;
+    for (int i = 0; i < 5; ++i) {
+      agents.emplace_back("a" + std::to_string(i));
+      allocator.addAgent(agents.back(), res("cpus:" + std::to_string(1 + rng() % 8) + ";mem:" +
+                                            std::to_string(256 * (1 + rng() % 8))));
+    }
+    for (int f = 0; f < 4; ++f) {
+      allocator.addFramework(FrameworkId("f" + std::to_string(f)), inRole(f % 2 ? "a" : "b"), true);
+    }
+    std::vector<Allocation> outstanding;
+    for (int step = 0; step < 40; ++step) {
+      for (Allocation& allocation : allocator.allocate(at(step))) outstanding.push_back(std::move(allocation));
+      if (!outstanding.empty() && rng() % 2) {
+        size_t index = rng() % outstanding.size();
+        Allocation back = outstanding[index];
+        outstanding.erase(outstanding.begin() + static_cast<long>(index));
+        std::optional<Duration> filter;
+        if (rng() % 2) filter = std::chrono::seconds(rng() % 5);
+        allocator.recoverResources(back.framework, back.agent, back.resources, filter, at(step));
+      }
+      for (const AgentId& agent : agents) {
+        Resources allocated = allocator.allocated(agent).withoutAllocation();
+        Resources available = allocator.available(agent);
+        Resources total = allocated + available;
+        ASSERT_TRUE(total.contains(allocated));
+        ASSERT_GE(available.cpus(), 0);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mezzo::alloc

@@ -1,0 +1,71 @@
+// mezzo-master: parses Mesos-named flags and runs the master's event loop.
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "master/master_daemon.hpp"
+#include "mezzo/common/durations.hpp"
+#include "mezzo/common/logging.hpp"
+
+int main(int argc, char** argv) {
+  using namespace mezzo;
+  CLI::App app{"mezzo-master: the Mezzo cluster manager's master"};
+  master::MasterFlags flags;
+  std::string allocationInterval = "1secs";
+  std::string offerTimeout;
+  std::string heartbeatInterval = "15secs";
+  std::string logLevel = "info";
+  app.add_option("--ip", flags.ip, "IP address to listen on")->capture_default_str();
+  app.add_option("--port", flags.port, "Port to listen on")->capture_default_str();
+  app.add_option("--hostname", flags.hostname, "Hostname advertised to frameworks and agents (default: --ip)");
+  app.add_option("--work_dir", flags.workDir, "Directory for the master's persistent state");
+  app.add_option("--allocation_interval", allocationInterval, "Time between full allocation cycles")
+      ->capture_default_str();
+  app.add_option("--offer_timeout", offerTimeout, "Rescind offers not answered within this time (default: never)");
+  app.add_option("--heartbeat_interval", heartbeatInterval, "Interval of HEARTBEAT events on scheduler streams")
+      ->capture_default_str();
+  app.add_option("--max_completed_frameworks", flags.maxCompletedFrameworks)->capture_default_str();
+  app.add_option("--max_completed_tasks_per_framework", flags.maxCompletedTasksPerFramework)->capture_default_str();
+  app.add_option("--max_request_body_bytes", flags.maxBodyBytes, "Largest accepted request body")
+      ->capture_default_str();
+  app.add_option("--weights", flags.weights, "Role weights, e.g. 'eng=2,ops=1'");
+  app.add_option("--min_allocatable_resources", flags.minAllocatableResources,
+                 "Smallest offer, e.g. 'cpus:0.01|mem:32'");
+  app.add_option("--log_level", logLevel, "trace, debug, info, warn, error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  initLogging("master", logLevel);
+  auto parse = [](const std::string& text, const char* flag) -> Duration {
+    auto duration = parseDuration(text);
+    if (!duration) {
+      spdlog::critical("Invalid --{}: {}", flag, duration.error());
+      std::exit(1);
+    }
+    return *duration;
+  };
+  flags.allocationInterval = parse(allocationInterval, "allocation_interval");
+  flags.heartbeatInterval = parse(heartbeatInterval, "heartbeat_interval");
+  if (!offerTimeout.empty()) flags.offerTimeout = parse(offerTimeout, "offer_timeout");
+  for (const CLI::Option* option : app.get_options()) {
+    if (option->get_name() == "--help") continue;
+    std::string name = option->get_name().substr(2);
+    std::string value = option->as<std::string>();
+    if (value.empty() && !option->get_default_str().empty()) value = option->get_default_str();
+    flags.rendered[name] = value;
+  }
+
+  boost::asio::io_context io(1);
+  master::MasterDaemon daemon(io, flags);
+  Status started = daemon.start();
+  if (!started) {
+    spdlog::critical("Failed to start: {}", started.message());
+    return 1;
+  }
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&io](boost::system::error_code, int signal) {
+    spdlog::info("Received signal {}; shutting down", signal);
+    io.stop();
+  });
+  io.run();
+  return 0;
+}

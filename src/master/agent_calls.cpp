@@ -1,0 +1,231 @@
+// The internal agent protocol on MasterCore: (re-)registration, status
+// updates, executor messages and exits, disconnection.
+#include <spdlog/spdlog.h>
+
+#include "master/master_core.hpp"
+
+namespace mezzo::master {
+
+Result<AgentId> MasterCore::registerAgent(const internal::AgentCall& call, const std::string& streamId,
+                                          TimePoint now) {
+  if (call.type() != internal::AgentCall::REGISTER || !call.has_register_()) {
+    return Status::invalidArgument("Expecting a REGISTER call with 'register' present");
+  }
+  if (call.protocol_version() != internal::PROTOCOL_VERSION_CURRENT) {
+    return Status::invalidArgument("Unsupported agent protocol version " + std::to_string(call.protocol_version()));
+  }
+  const internal::AgentCall::Register& reg = call.register_();
+  auto total = Resources::fromProto(reg.agent_info().resources());
+  if (!total) return Status::invalidArgument("Agent resources are invalid: " + total.error());
+  if (reg.agent_info().hostname().empty()) return Status::invalidArgument("Agent hostname must not be empty");
+
+  AgentId id = reg.agent_info().has_id() ? AgentId(reg.agent_info().id().value()) : ids_.nextAgentId();
+  auto existing = agents_.find(id);
+  AgentRecord* agent = nullptr;
+  if (existing != agents_.end()) {
+    agent = existing->second.get();
+    if (agent->connected && agent->streamId != streamId) {
+      effects_.push_back(CloseStream{agent->streamId});
+      agentStreams_.erase(agent->streamId);
+    }
+    rescindAgentOffers(*agent, now);
+    if (!(agent->total == *total)) {
+      // Totals changed (agent restarted with other resources): re-add with what is in use.
+      std::map<FrameworkId, Resources> used;
+      for (const auto& [frameworkId, taskId] : agent->tasks) {
+        const TaskRecord& task = frameworks_.at(frameworkId)->tasks.at(taskId);
+        if (!task.resourcesReleased) used[frameworkId] += task.resources;
+      }
+      allocator_.removeAgent(id);
+      allocator_.addAgent(id, *total, used);
+    }
+    agent->reregisteredTime = now;
+    ++counters_.agentReregistrations;
+    spdlog::info("Agent {} ({}) re-registered", id.value(), reg.agent_info().hostname());
+  } else {
+    auto record = std::make_unique<AgentRecord>();
+    record->id = id;
+    record->registeredTime = now;
+    agent = record.get();
+    agents_.emplace(id, std::move(record));
+    allocator_.addAgent(id, *total);
+    if (reg.agent_info().has_id()) {
+      ++counters_.agentReregistrations;
+    } else {
+      ++counters_.agentRegistrations;
+    }
+    spdlog::info("Agent {} ({}) registered with {}", id.value(), reg.agent_info().hostname(), total->toString());
+  }
+  agent->info = reg.agent_info();
+  agent->info.mutable_id()->set_value(id.value());
+  agent->total = *total;
+  agent->version = reg.version();
+  agent->connected = true;
+  agent->streamId = streamId;
+  agent->nextHeartbeat = now + options_.agentHeartbeatInterval;
+  agentStreams_[streamId] = id;
+  allocator_.activateAgent(id);
+  adoptAgentTasks(*agent, reg, now);
+
+  internal::AgentEvent event;
+  event.set_type(internal::AgentEvent::REGISTERED);
+  event.mutable_registered()->mutable_agent_id()->set_value(id.value());
+  *event.mutable_registered()->mutable_master_info() = options_.masterInfo;
+  event.mutable_registered()->set_heartbeat_interval_seconds(
+      std::chrono::duration<double>(options_.agentHeartbeatInterval).count());
+  sendToAgent(*agent, std::move(event));
+  allocationWanted_ = true;
+  return id;
+}
+
+// Reconciles the tasks an agent reports with what the master knows: tasks
+// the master did not know (after a master restart) are adopted, tasks the
+// master expected but the agent does not have are reported lost.
+void MasterCore::adoptAgentTasks(AgentRecord& agent, const internal::AgentCall::Register& reg, TimePoint now) {
+  std::map<FrameworkId, const v1::FrameworkInfo*> infos;
+  for (const v1::FrameworkInfo& info : reg.frameworks()) {
+    if (info.has_id()) infos[FrameworkId(info.id().value())] = &info;
+  }
+  std::set<std::pair<FrameworkId, TaskId>> reported;
+  for (const v1::Task& task : reg.tasks()) {
+    FrameworkId frameworkId(task.framework_id().value());
+    TaskId taskId(task.task_id().value());
+    reported.insert({frameworkId, taskId});
+    auto framework = frameworks_.find(frameworkId);
+    if (framework == frameworks_.end()) {
+      auto info = infos.find(frameworkId);
+      if (info == infos.end()) continue;
+      auto record = std::make_unique<FrameworkRecord>();
+      record->id = frameworkId;
+      record->info = *info->second;
+      record->registeredTime = now;
+      record->failoverDeadline = now + secondsToDuration(std::max(0.0, info->second->failover_timeout()));
+      for (const auto& capability : info->second->capabilities()) record->capabilities.insert(capability.type());
+      record->roles = record->hasCapability(v1::FrameworkInfo::Capability::MULTI_ROLE)
+                          ? std::set<std::string>(info->second->roles().begin(), info->second->roles().end())
+                          : std::set<std::string>{info->second->role()};
+      allocator_.addFramework(frameworkId, alloc::FrameworkSpec{record->roles, {}, false}, /*active=*/false);
+      framework = frameworks_.emplace(frameworkId, std::move(record)).first;
+      spdlog::info("Recovered framework {} from agent {}", frameworkId.value(), agent.id.value());
+    }
+    if (framework->second->tasks.contains(taskId)) continue;
+    auto resources = Resources::fromProto(task.resources());
+    TaskRecord record;
+    record.task = task;
+    record.resources = resources ? *resources : Resources();
+    record.resourcesReleased = isTerminalState(task.state());
+    if (!record.resourcesReleased) allocator_.addUsed(frameworkId, agent.id, record.resources);
+    framework->second->tasks.emplace(taskId, std::move(record));
+    agent.tasks.insert({frameworkId, taskId});
+  }
+  for (const v1::ExecutorInfo& executor : reg.executors()) {
+    if (executor.has_framework_id()) {
+      agent.executors[FrameworkId(executor.framework_id().value())][ExecutorId(executor.executor_id().value())] =
+          executor;
+    }
+  }
+
+  std::vector<std::pair<FrameworkId, TaskId>> missing;
+  for (const auto& key : agent.tasks) {
+    if (!reported.contains(key)) missing.push_back(key);
+  }
+  for (const auto& [frameworkId, taskId] : missing) {
+    FrameworkRecord& framework = *frameworks_.at(frameworkId);
+    TaskRecord& task = framework.tasks.at(taskId);
+    if (isTerminalState(task.task.state())) continue;
+    v1::TaskState state = framework.partitionAware() ? v1::TASK_DROPPED : v1::TASK_LOST;
+    v1::TaskStatus status;
+    status.mutable_task_id()->set_value(taskId.value());
+    status.set_state(state);
+    status.set_source(v1::TaskStatus::SOURCE_MASTER);
+    status.set_reason(v1::TaskStatus::REASON_AGENT_REREGISTERED);
+    status.set_message("Task was not reported by its re-registering agent");
+    status.set_timestamp(toEpochSeconds(now));
+    status.mutable_agent_id()->set_value(agent.id.value());
+    task.task.set_state(state);
+    ++counters_.terminalTasks[v1::TaskState_Name(state)];
+    releaseTaskResources(framework, task, now);
+    forwardStatus(framework, status);
+    completeTask(framework, taskId);
+  }
+}
+
+AgentRecord* MasterCore::agentForStream(const internal::AgentCall& call, const std::string& streamId, Status* error) {
+  if (!call.has_agent_id()) {
+    *error = Status::invalidArgument("Expecting 'agent_id' to be present");
+    return nullptr;
+  }
+  auto it = agents_.find(AgentId(call.agent_id().value()));
+  if (it == agents_.end()) {
+    *error = Status::notFound("Agent " + call.agent_id().value() + " is not registered");
+    return nullptr;
+  }
+  if (!it->second->connected || it->second->streamId != streamId) {
+    *error = Status::permissionDenied("Agent " + call.agent_id().value() + " is not connected on this stream");
+    return nullptr;
+  }
+  return it->second.get();
+}
+
+Status MasterCore::handleAgentCall(const internal::AgentCall& call, const std::string& streamId, TimePoint now) {
+  Status error;
+  AgentRecord* agent = agentForStream(call, streamId, &error);
+  if (agent == nullptr) return error;
+  switch (call.type()) {
+    case internal::AgentCall::STATUS_UPDATE:
+      if (!call.has_status_update()) return Status::invalidArgument("Expecting 'status_update' to be present");
+      statusUpdate(call.status_update(), *agent, now);
+      return Status::ok();
+    case internal::AgentCall::EXECUTOR_MESSAGE: {
+      if (!call.has_executor_message()) return Status::invalidArgument("Expecting 'executor_message' to be present");
+      const auto& message = call.executor_message();
+      auto framework = frameworks_.find(FrameworkId(message.framework_id().value()));
+      if (framework == frameworks_.end()) return Status::ok();
+      v1::scheduler::Event event;
+      event.set_type(v1::scheduler::Event::MESSAGE);
+      event.mutable_message()->mutable_agent_id()->set_value(agent->id.value());
+      *event.mutable_message()->mutable_executor_id() = message.executor_id();
+      event.mutable_message()->set_data(message.data());
+      sendToFramework(*framework->second, std::move(event));
+      return Status::ok();
+    }
+    case internal::AgentCall::EXECUTOR_EXITED: {
+      if (!call.has_executor_exited()) return Status::invalidArgument("Expecting 'executor_exited' to be present");
+      const auto& exited = call.executor_exited();
+      FrameworkId frameworkId(exited.framework_id().value());
+      if (auto executors = agent->executors.find(frameworkId); executors != agent->executors.end()) {
+        executors->second.erase(ExecutorId(exited.executor_id().value()));
+        if (executors->second.empty()) agent->executors.erase(executors);
+      }
+      auto framework = frameworks_.find(frameworkId);
+      if (framework == frameworks_.end()) return Status::ok();
+      v1::scheduler::Event event;
+      event.set_type(v1::scheduler::Event::FAILURE);
+      event.mutable_failure()->mutable_agent_id()->set_value(agent->id.value());
+      *event.mutable_failure()->mutable_executor_id() = exited.executor_id();
+      if (exited.has_status()) event.mutable_failure()->set_status(exited.status());
+      sendToFramework(*framework->second, std::move(event));
+      return Status::ok();
+    }
+    default:
+      return Status::invalidArgument("Unsupported agent call type " +
+                                     internal::AgentCall::Type_Name(call.type()));
+  }
+}
+
+void MasterCore::agentStreamClosed(const std::string& streamId, TimePoint now) {
+  auto it = agentStreams_.find(streamId);
+  if (it == agentStreams_.end()) return;
+  AgentId id = it->second;
+  agentStreams_.erase(it);
+  auto agent = agents_.find(id);
+  if (agent == agents_.end() || agent->second->streamId != streamId) return;
+  spdlog::warn("Agent {} disconnected", id.value());
+  agent->second->connected = false;
+  agent->second->streamId.clear();
+  agent->second->nextHeartbeat.reset();
+  allocator_.deactivateAgent(id);
+  rescindAgentOffers(*agent->second, now);
+}
+
+}  // namespace mezzo::master

@@ -1,0 +1,38 @@
+// Effects: what the pure master core asks the outside world to do.
+//
+// MasterCore appends effects while it handles an event; the daemon drains
+// them in order after each call and performs them (write an event to a
+// framework's stream, a message to an agent's stream, close a stream).
+// Order matters: an ERROR event queued before a CloseStream is delivered
+// before the stream is closed.
+//
+// Thread-safety: plain values.
+#pragma once
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "mezzo/internal/agent_protocol.pb.h"
+#include "mezzo/v1/scheduler/scheduler.pb.h"
+
+namespace mezzo::master {
+
+struct SendFrameworkEvent {
+  std::string streamId;
+  v1::scheduler::Event event;
+};
+
+struct SendAgentEvent {
+  std::string streamId;
+  internal::AgentEvent event;
+};
+
+struct CloseStream {
+  std::string streamId;
+};
+
+using Effect = std::variant<SendFrameworkEvent, SendAgentEvent, CloseStream>;
+using Effects = std::vector<Effect>;
+
+}  // namespace mezzo::master

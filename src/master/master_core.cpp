@@ -1,0 +1,169 @@
+#include "master/master_core.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace mezzo::master {
+
+bool isTerminalState(v1::TaskState state) {
+  switch (state) {
+    case v1::TASK_FINISHED:
+    case v1::TASK_FAILED:
+    case v1::TASK_KILLED:
+    case v1::TASK_ERROR:
+    case v1::TASK_LOST:
+    case v1::TASK_DROPPED:
+    case v1::TASK_GONE:
+    case v1::TASK_GONE_BY_OPERATOR:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::optional<v1::TaskStatus> adaptStatusForFramework(const FrameworkRecord& framework, v1::TaskStatus status) {
+  if (status.state() == v1::TASK_KILLING &&
+      !framework.hasCapability(v1::FrameworkInfo::Capability::TASK_KILLING_STATE)) {
+    return std::nullopt;
+  }
+  if (!framework.partitionAware()) {
+    switch (status.state()) {
+      case v1::TASK_UNREACHABLE:
+      case v1::TASK_DROPPED:
+      case v1::TASK_GONE:
+      case v1::TASK_GONE_BY_OPERATOR:
+      case v1::TASK_UNKNOWN:
+        status.set_state(v1::TASK_LOST);
+        break;
+      default:
+        break;
+    }
+  }
+  return status;
+}
+
+MasterCore::MasterCore(MasterOptions options, TimePoint now)
+    : options_(std::move(options)), startTime_(now), ids_(options_.masterInfo.id()),
+      allocator_(options_.allocator) {
+  for (const auto& [role, weight] : options_.weights) allocator_.setWeight(role, weight);
+}
+
+MasterCore::~MasterCore() = default;
+
+void MasterCore::sendToFramework(const FrameworkRecord& framework, v1::scheduler::Event event) {
+  if (!framework.connected || framework.streamId.empty()) {
+    ++counters_.droppedMessages;
+    return;
+  }
+  effects_.push_back(SendFrameworkEvent{framework.streamId, std::move(event)});
+}
+
+void MasterCore::sendError(const std::string& streamId, const std::string& message) {
+  v1::scheduler::Event event;
+  event.set_type(v1::scheduler::Event::ERROR);
+  event.mutable_error()->set_message(message);
+  effects_.push_back(SendFrameworkEvent{streamId, std::move(event)});
+}
+
+void MasterCore::sendToAgent(const AgentRecord& agent, internal::AgentEvent event) {
+  if (!agent.connected || agent.streamId.empty()) {
+    ++counters_.droppedMessages;
+    spdlog::warn("Dropping {} for disconnected agent {}", internal::AgentEvent::Type_Name(event.type()),
+                 agent.id.value());
+    return;
+  }
+  effects_.push_back(SendAgentEvent{agent.streamId, std::move(event)});
+}
+
+void MasterCore::tick(TimePoint now) {
+  // Heartbeats keep framework streams (and the proxies between) alive.
+  for (auto& [id, framework] : frameworks_) {
+    if (!framework->connected || !framework->nextHeartbeat || *framework->nextHeartbeat > now) continue;
+    v1::scheduler::Event event;
+    event.set_type(v1::scheduler::Event::HEARTBEAT);
+    sendToFramework(*framework, std::move(event));
+    framework->nextHeartbeat = now + options_.heartbeatInterval;
+  }
+
+  for (auto& [id, agent] : agents_) {
+    if (!agent->connected || !agent->nextHeartbeat || *agent->nextHeartbeat > now) continue;
+    internal::AgentEvent event;
+    event.set_type(internal::AgentEvent::HEARTBEAT);
+    sendToAgent(*agent, std::move(event));
+    agent->nextHeartbeat = now + options_.agentHeartbeatInterval;
+  }
+
+  // Disconnected frameworks past their failover timeout are removed.
+  std::vector<FrameworkId> expired;
+  for (auto& [id, framework] : frameworks_) {
+    if (!framework->connected && framework->failoverDeadline && *framework->failoverDeadline <= now) {
+      expired.push_back(id);
+    }
+  }
+  for (const FrameworkId& id : expired) {
+    spdlog::info("Framework {} did not re-subscribe within its failover timeout; removing it", id.value());
+    removeFramework(id, now);
+  }
+
+  if (options_.offerTimeout) {
+    std::vector<OfferId> stale;
+    for (const auto& [id, offer] : offers_) {
+      if (offer.created + *options_.offerTimeout <= now) stale.push_back(id);
+    }
+    for (const OfferId& id : stale) rescindOffer(id, /*notifyFramework=*/true, now);
+  }
+}
+
+void MasterCore::allocate(TimePoint now) {
+  allocationWanted_ = false;
+  std::map<FrameworkId, std::vector<OfferId>> created;
+  for (alloc::Allocation& allocation : allocator_.allocate(now)) {
+    auto frameworkIt = frameworks_.find(allocation.framework);
+    auto agentIt = agents_.find(allocation.agent);
+    if (frameworkIt == frameworks_.end() || agentIt == agents_.end()) {
+      allocator_.recoverResources(allocation.framework, allocation.agent, allocation.resources, std::nullopt, now);
+      continue;
+    }
+    OfferRecord record;
+    record.id = ids_.nextOfferId();
+    record.framework = allocation.framework;
+    record.agent = allocation.agent;
+    record.role = allocation.role;
+    record.resources = allocation.resources;
+    record.created = now;
+    const AgentRecord& agent = *agentIt->second;
+    v1::Offer& offer = record.offer;
+    offer.mutable_id()->set_value(record.id.value());
+    offer.mutable_framework_id()->set_value(allocation.framework.value());
+    offer.mutable_agent_id()->set_value(allocation.agent.value());
+    offer.set_hostname(agent.info.hostname());
+    v1::URL* url = offer.mutable_url();
+    url->set_scheme("http");
+    url->mutable_address()->set_hostname(agent.info.hostname());
+    url->mutable_address()->set_port(agent.info.port());
+    url->set_path("/slave(1)");
+    allocation.resources.toProto(offer.mutable_resources());
+    *offer.mutable_attributes() = agent.info.attributes();
+    offer.mutable_allocation_info()->set_role(allocation.role);
+    if (auto executors = agent.executors.find(allocation.framework); executors != agent.executors.end()) {
+      for (const auto& [executorId, info] : executors->second) {
+        offer.add_executor_ids()->set_value(executorId.value());
+      }
+    }
+    frameworkIt->second->offers.insert(record.id);
+    agentIt->second->offers.insert(record.id);
+    created[allocation.framework].push_back(record.id);
+    offers_.emplace(record.id, std::move(record));
+  }
+
+  for (const auto& [frameworkId, offerIds] : created) {
+    const FrameworkRecord& framework = *frameworks_.at(frameworkId);
+    v1::scheduler::Event event;
+    event.set_type(v1::scheduler::Event::OFFERS);
+    for (const OfferId& id : offerIds) {
+      *event.mutable_offers()->add_offers() = renderOffer(framework, offers_.at(id));
+    }
+    sendToFramework(framework, std::move(event));
+  }
+}
+
+}  // namespace mezzo::master

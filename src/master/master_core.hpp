@@ -1,0 +1,156 @@
+// MasterCore: the master's state machine (frameworks, agents, tasks, offers).
+//
+// Pure and synchronous: every entry point takes the event and `now`, updates
+// state and appends Effects (events for framework streams, messages for agent
+// streams, streams to close); it never touches sockets, threads or the wall
+// clock. The daemon (master_daemon.cpp) decodes HTTP into these calls and
+// performs the effects; the simulator can drive the same code.
+//
+// Errors returned to callers map to HTTP statuses at the edge:
+// kInvalidArgument/kNotFound -> 400, kPermissionDenied -> 403.
+// Problems with individual tasks are never errors of the call: they become
+// TASK_ERROR / TASK_DROPPED / TASK_LOST updates, as in Mesos.
+//
+// Thread-safety: none. One event loop owns a MasterCore.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "alloc/allocator.hpp"
+#include "master/effects.hpp"
+#include "master/records.hpp"
+#include "mezzo/common/status.hpp"
+#include "mezzo/internal/agent_protocol.pb.h"
+#include "mezzo/v1/scheduler/scheduler.pb.h"
+
+namespace mezzo::master {
+
+struct MasterOptions {
+  v1::MasterInfo masterInfo;                 // id, address, version of this master
+  Duration heartbeatInterval = std::chrono::seconds(15);
+  Duration agentHeartbeatInterval = std::chrono::seconds(15);
+  std::optional<Duration> offerTimeout;      // unset: offers never time out
+  size_t maxCompletedFrameworks = 50;
+  size_t maxCompletedTasksPerFramework = 1000;
+  std::map<std::string, double> weights;
+  alloc::AllocatorOptions allocator;
+};
+
+struct MasterCounters {
+  uint64_t validStatusUpdates = 0;
+  uint64_t invalidStatusUpdates = 0;
+  uint64_t statusUpdateAcknowledgements = 0;
+  uint64_t agentRegistrations = 0;
+  uint64_t agentReregistrations = 0;
+  uint64_t droppedMessages = 0;
+  std::map<std::string, uint64_t> schedulerCalls;  // by Call.Type name
+  std::map<std::string, uint64_t> terminalTasks;   // by TaskState name
+};
+
+class MasterCore {
+ public:
+  MasterCore(MasterOptions options, TimePoint now);
+  ~MasterCore();
+
+  // ------------------------------------------------------- scheduler API
+  // SUBSCRIBE on a new stream `streamId`. On success SUBSCRIBED (and any
+  // offers) are queued for that stream.
+  Result<FrameworkId> subscribe(const v1::scheduler::Call& call, const std::string& streamId, TimePoint now);
+  // Any other call; `streamId` is the request's Mesos-Stream-Id header.
+  Status handleCall(const v1::scheduler::Call& call, const std::string& streamId, TimePoint now);
+  // The subscription stream ended (client went away).
+  void frameworkStreamClosed(const std::string& streamId, TimePoint now);
+  // Operator-initiated removal (/teardown).
+  Status teardownFramework(const FrameworkId& framework, TimePoint now);
+
+  // ----------------------------------------------------- agent protocol
+  Result<AgentId> registerAgent(const internal::AgentCall& call, const std::string& streamId, TimePoint now);
+  Status handleAgentCall(const internal::AgentCall& call, const std::string& streamId, TimePoint now);
+  void agentStreamClosed(const std::string& streamId, TimePoint now);
+
+  // ------------------------------------------------------------- timing
+  // Heartbeats, failover and offer timeouts. Call often (e.g. every 100 ms).
+  void tick(TimePoint now);
+  // Runs an allocation cycle and turns allocations into OFFERS events.
+  void allocate(TimePoint now);
+  // True when something changed that new offers could come from.
+  bool allocationWanted() const { return allocationWanted_; }
+
+  Effects takeEffects() { return std::exchange(effects_, {}); }
+
+  // ------------------------------------------------------ introspection
+  const MasterOptions& options() const { return options_; }
+  const std::map<FrameworkId, std::unique_ptr<FrameworkRecord>>& frameworks() const { return frameworks_; }
+  const std::deque<CompletedFramework>& completedFrameworks() const { return completedFrameworks_; }
+  const std::map<AgentId, std::unique_ptr<AgentRecord>>& agents() const { return agents_; }
+  const std::map<OfferId, OfferRecord>& offers() const { return offers_; }
+  const alloc::Allocator& allocator() const { return allocator_; }
+  const MasterCounters& counters() const { return counters_; }
+  TimePoint startTime() const { return startTime_; }
+
+ private:
+  // framework lifecycle (framework_calls.cpp)
+  FrameworkRecord* frameworkForStream(const v1::scheduler::Call& call, const std::string& streamId, Status* error);
+  void disconnectFramework(FrameworkRecord& framework, TimePoint now);
+  void removeFramework(const FrameworkId& id, TimePoint now);
+  void sendToFramework(const FrameworkRecord& framework, v1::scheduler::Event event);
+  void sendError(const std::string& streamId, const std::string& message);
+  Status reconcile(FrameworkRecord& framework, const v1::scheduler::Call::Reconcile& reconcile, TimePoint now);
+  Status kill(FrameworkRecord& framework, const v1::scheduler::Call::Kill& kill, TimePoint now);
+  Status acknowledge(FrameworkRecord& framework, const v1::scheduler::Call::Acknowledge& ack, TimePoint now);
+  Status sendFrameworkMessage(FrameworkRecord& framework, const v1::scheduler::Call::Message& message);
+  Status shutdownExecutor(FrameworkRecord& framework, const v1::scheduler::Call::Shutdown& shutdown);
+  std::optional<v1::TaskStatus> reconciledStatus(const FrameworkRecord& framework, const TaskId& task,
+                                                 const std::optional<AgentId>& agent, TimePoint now) const;
+
+  // offers (offers.cpp)
+  void rescindOffer(const OfferId& id, bool notifyFramework, TimePoint now);
+  void rescindFrameworkOffers(FrameworkRecord& framework, bool notify, TimePoint now);
+  void rescindAgentOffers(AgentRecord& agent, TimePoint now);
+  void removeOffer(const OfferId& id);
+  v1::Offer renderOffer(const FrameworkRecord& framework, const OfferRecord& offer) const;
+
+  // accept/decline (accept.cpp)
+  Status accept(FrameworkRecord& framework, const v1::scheduler::Call::Accept& accept, TimePoint now);
+  Status decline(FrameworkRecord& framework, const v1::scheduler::Call::Decline& decline, TimePoint now);
+  void launchTask(FrameworkRecord& framework, AgentRecord& agent, const v1::TaskInfo& task, const Resources& resources,
+                  TimePoint now);
+  Result<Resources> validateTask(const FrameworkRecord& framework, const AgentRecord& agent, const v1::TaskInfo& task,
+                                 const std::string& role, const Resources& available) const;
+  void refuseTask(FrameworkRecord& framework, const v1::TaskInfo& task, v1::TaskState state,
+                  v1::TaskStatus::Reason reason, const std::string& message, TimePoint now);
+
+  // tasks and status updates (tasks.cpp)
+  void statusUpdate(const internal::AgentCall::StatusUpdate& update, AgentRecord& agent, TimePoint now);
+  void forwardStatus(FrameworkRecord& framework, v1::TaskStatus status);
+  void releaseTaskResources(FrameworkRecord& framework, TaskRecord& task, TimePoint now);
+  void completeTask(FrameworkRecord& framework, const TaskId& task);
+
+  // agents (agent_calls.cpp)
+  AgentRecord* agentForStream(const internal::AgentCall& call, const std::string& streamId, Status* error);
+  void sendToAgent(const AgentRecord& agent, internal::AgentEvent event);
+  void adoptAgentTasks(AgentRecord& agent, const internal::AgentCall::Register& reg, TimePoint now);
+
+  MasterOptions options_;
+  TimePoint startTime_;
+  IdGenerator ids_;
+  alloc::Allocator allocator_;
+  std::map<FrameworkId, std::unique_ptr<FrameworkRecord>> frameworks_;
+  std::deque<CompletedFramework> completedFrameworks_;
+  std::map<AgentId, std::unique_ptr<AgentRecord>> agents_;
+  std::map<OfferId, OfferRecord> offers_;
+  std::map<std::string, FrameworkId> frameworkStreams_;
+  std::map<std::string, AgentId> agentStreams_;
+  MasterCounters counters_;
+  Effects effects_;
+  bool allocationWanted_ = true;
+};
+
+// Adapts a status to what a framework can understand (TASK_LOST for
+// non-partition-aware frameworks). Returns nullopt if it must not be sent.
+std::optional<v1::TaskStatus> adaptStatusForFramework(const FrameworkRecord& framework, v1::TaskStatus status);
+
+}  // namespace mezzo::master

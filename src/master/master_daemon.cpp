@@ -1,0 +1,216 @@
+#include "master/master_daemon.hpp"
+
+#include <arpa/inet.h>
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "master/state_json.hpp"
+#include "mezzo/common/recordio.hpp"
+#include "mezzo/version.hpp"
+
+namespace mezzo::master {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+v1::MasterInfo makeMasterInfo(const std::string& ip, uint16_t port, const std::string& hostname) {
+  v1::MasterInfo info;
+  info.set_id(randomUuidString());
+  in_addr address{};
+  inet_pton(AF_INET, ip.c_str(), &address);
+  info.set_ip(address.s_addr);
+  info.set_port(port);
+  info.set_pid("master@" + ip + ":" + std::to_string(port));
+  info.set_hostname(hostname.empty() ? ip : hostname);
+  info.set_version(kMezzoMesosVersion);
+  info.mutable_address()->set_hostname(info.hostname());
+  info.mutable_address()->set_ip(ip);
+  info.mutable_address()->set_port(port);
+  return info;
+}
+
+Result<std::map<std::string, double>> parseWeights(const std::string& text) {
+  std::map<std::string, double> weights;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    size_t eq = item.find('=');
+    if (eq == std::string::npos) return Status::invalidArgument("Invalid weight '" + item + "': expected role=weight");
+    std::string role = item.substr(0, eq);
+    std::string error = validateRoleName(role);
+    if (!error.empty()) return Status::invalidArgument(error);
+    try {
+      double weight = std::stod(item.substr(eq + 1));
+      if (!(weight > 0)) return Status::invalidArgument("Weight of role '" + role + "' must be positive");
+      weights[role] = weight;
+    } catch (const std::exception&) {
+      return Status::invalidArgument("Invalid weight '" + item + "'");
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return weights;
+}
+
+Result<std::vector<std::map<std::string, double>>> parseMinAllocatable(const std::string& text) {
+  std::vector<std::map<std::string, double>> result;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t bar = text.find('|', start);
+    std::string item = text.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
+    auto resources = Resources::parse(item);
+    if (!resources) return Status::invalidArgument("Invalid --min_allocatable_resources: " + resources.error());
+    result.push_back(resources->scalarQuantities());
+    if (bar == std::string::npos) break;
+    start = bar + 1;
+  }
+  return result;
+}
+
+MasterDaemon::MasterDaemon(asio::io_context& io, MasterFlags flags)
+    : io_(io), flags_(std::move(flags)),
+      server_(io, net::ServerOptions{flags_.maxBodyBytes}, [this](net::Request&& request, net::Responder responder) {
+        route(std::move(request), std::move(responder));
+      }),
+      tickTimer_(io), allocationTimer_(io) {}
+
+MasterDaemon::~MasterDaemon() = default;
+
+Status MasterDaemon::start() {
+  MasterOptions options;
+  options.heartbeatInterval = flags_.heartbeatInterval;
+  options.offerTimeout = flags_.offerTimeout;
+  options.maxCompletedFrameworks = flags_.maxCompletedFrameworks;
+  options.maxCompletedTasksPerFramework = flags_.maxCompletedTasksPerFramework;
+  if (!flags_.weights.empty()) {
+    auto weights = parseWeights(flags_.weights);
+    if (!weights) return weights.status();
+    options.weights = *weights;
+  }
+  if (!flags_.minAllocatableResources.empty()) {
+    auto minimum = parseMinAllocatable(flags_.minAllocatableResources);
+    if (!minimum) return minimum.status();
+    options.allocator.minAllocatable = *minimum;
+  }
+  auto port = server_.listen(flags_.ip, flags_.port);
+  if (!port) return port.status();
+  options.masterInfo = makeMasterInfo(flags_.ip, *port, flags_.hostname);
+  flags_.rendered["port"] = std::to_string(*port);
+  core_ = std::make_unique<MasterCore>(std::move(options), clock_.now());
+  spdlog::info("Master {} listening on {}:{}", core_->options().masterInfo.id(), flags_.ip, *port);
+  nextFullAllocation_ = clock_.now() + flags_.allocationInterval;
+  scheduleTick();
+  return Status::ok();
+}
+
+void MasterDaemon::scheduleTick() {
+  tickTimer_.expires_after(std::chrono::milliseconds(100));
+  tickTimer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    TimePoint now = clock_.now();
+    core_->tick(now);
+    if (now >= nextFullAllocation_) {
+      core_->allocate(now);
+      nextFullAllocation_ = now + flags_.allocationInterval;
+    }
+    afterCoreCall();
+    scheduleTick();
+  });
+}
+
+// Event-triggered allocation: changes that free resources or add consumers
+// are offered in the next turn of the loop, batched with whatever else
+// arrived meanwhile, instead of waiting for the allocation interval.
+void MasterDaemon::scheduleAllocation() {
+  if (allocationPosted_) return;
+  allocationPosted_ = true;
+  asio::post(io_, [this] {
+    allocationPosted_ = false;
+    core_->allocate(clock_.now());
+    performEffects();
+  });
+}
+
+void MasterDaemon::afterCoreCall() {
+  performEffects();
+  if (core_->allocationWanted()) scheduleAllocation();
+}
+
+void MasterDaemon::performEffects() {
+  for (Effect& effect : core_->takeEffects()) {
+    if (auto* send = std::get_if<SendFrameworkEvent>(&effect)) {
+      auto it = streams_.find(send->streamId);
+      if (it != streams_.end()) it->second.writer->write(encodeRecord(encodeMessage(it->second.mediaType, send->event)));
+    } else if (auto* agentSend = std::get_if<SendAgentEvent>(&effect)) {
+      auto it = streams_.find(agentSend->streamId);
+      if (it != streams_.end()) it->second.writer->write(encodeRecord(agentSend->event.SerializeAsString()));
+    } else if (auto* close = std::get_if<CloseStream>(&effect)) {
+      auto it = streams_.find(close->streamId);
+      if (it != streams_.end()) {
+        it->second.writer->close();
+        streams_.erase(it);
+      }
+    }
+  }
+}
+
+void MasterDaemon::route(net::Request&& request, net::Responder responder) {
+  std::string path(net::targetPath(std::string(request.target())));
+  if (path.starts_with("/master/")) path = path.substr(7);
+  if (path.ends_with(".json")) path = path.substr(0, path.size() - 5);
+
+  if (path == "/api/v1/scheduler") return handleScheduler(std::move(request), std::move(responder));
+  if (path == "/internal/v1/agent") return handleAgentProtocol(std::move(request), std::move(responder));
+  if (path == "/teardown") return handleTeardown(std::move(request), std::move(responder));
+  if (path == "/health") return responder.respond(net::Response::empty(200));
+  if (path == "/redirect") {
+    const v1::MasterInfo& info = core_->options().masterInfo;
+    net::Response response = net::Response::empty(307);
+    response.headers.emplace_back("Location", "//" + info.hostname() + ":" + std::to_string(info.port()));
+    return responder.respond(std::move(response));
+  }
+  if (request.method() != http::verb::get && request.method() != http::verb::head) {
+    if (path == "/state" || path == "/version" || path == "/flags" || path == "/metrics/snapshot") {
+      net::Response response = net::Response::text(405, "Expecting a GET request");
+      response.headers.emplace_back("Allow", "GET");
+      return responder.respond(std::move(response));
+    }
+  }
+  TimePoint now = clock_.now();
+  std::string target(request.target());
+  if (path == "/state") return serveJson(request, responder, renderState(*core_, flags_.rendered, now).dump());
+  if (path == "/state-summary") return serveJson(request, responder, renderStateSummary(*core_).dump());
+  if (path == "/frameworks") return serveJson(request, responder, renderFrameworks(*core_, now).dump());
+  if (path == "/slaves") return serveJson(request, responder, renderAgents(*core_).dump());
+  if (path == "/tasks") return serveJson(request, responder, renderTasks(*core_, target).dump());
+  if (path == "/roles") return serveJson(request, responder, renderRoles(*core_).dump());
+  if (path == "/metrics/snapshot") return serveJson(request, responder, renderMetrics(*core_, now).dump());
+  if (path == "/version") return serveJson(request, responder, renderVersion().dump());
+  if (path == "/flags") return serveJson(request, responder, renderFlags(flags_.rendered).dump());
+  responder.respond(net::Response::text(404, "No such endpoint: " + path));
+}
+
+void MasterDaemon::serveJson(const net::Request& request, net::Responder& responder, const std::string& json) {
+  std::string callback = net::queryParameter(std::string(request.target()), "jsonp");
+  if (!callback.empty()) {
+    responder.respond(net::Response{200, "text/javascript", callback + "(" + json + ");", {}});
+    return;
+  }
+  responder.respond(net::Response::json(200, json));
+}
+
+void MasterDaemon::handleTeardown(net::Request&& request, net::Responder responder) {
+  if (request.method() != http::verb::post) {
+    return responder.respond(net::Response::text(405, "Expecting a POST request"));
+  }
+  std::string body = request.body();
+  std::string id = net::queryParameter("?" + body, "frameworkId");
+  if (id.empty()) return responder.respond(net::Response::text(400, "Missing 'frameworkId' query parameter"));
+  Status status = core_->teardownFramework(FrameworkId(id), clock_.now());
+  afterCoreCall();
+  if (!status) return responder.respond(net::Response::text(400, status.message()));
+  responder.respond(net::Response::empty(200));
+}
+
+}  // namespace mezzo::master

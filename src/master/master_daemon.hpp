@@ -1,0 +1,89 @@
+// MasterDaemon: the I/O edge of the master. It owns the HTTP server, the
+// open event streams and the timers, decodes requests into MasterCore calls
+// and performs the Effects the core returns.
+//
+// Endpoints: POST /api/v1/scheduler (v1 scheduler API), POST
+// /internal/v1/agent (agent protocol), GET /state, /state-summary,
+// /frameworks, /slaves, /tasks, /roles, /metrics/snapshot, /flags, /version,
+// /health, /master/redirect (each also under the /master/ prefix).
+//
+// Thread-safety: everything runs on the one io_context thread passed in.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "master/master_core.hpp"
+#include "mezzo/common/codec.hpp"
+#include "mezzo/net/http_server.hpp"
+
+namespace mezzo::master {
+
+struct MasterFlags {
+  std::string ip = "127.0.0.1";
+  uint16_t port = 5050;
+  std::string hostname;  // defaults to ip
+  std::string workDir;
+  Duration allocationInterval = std::chrono::seconds(1);
+  std::optional<Duration> offerTimeout;
+  Duration heartbeatInterval = std::chrono::seconds(15);
+  size_t maxCompletedFrameworks = 50;
+  size_t maxCompletedTasksPerFramework = 1000;
+  size_t maxBodyBytes = 4 * 1024 * 1024;
+  std::string weights;                 // "role1=2,role2=3"
+  std::string minAllocatableResources; // "cpus:0.01|mem:32"
+  // Every flag as given, for /flags.
+  std::map<std::string, std::string> rendered;
+};
+
+class MasterDaemon {
+ public:
+  MasterDaemon(boost::asio::io_context& io, MasterFlags flags);
+  ~MasterDaemon();
+
+  // Validates flags, binds the port and starts the timers.
+  Status start();
+  uint16_t port() const { return server_.port(); }
+
+ private:
+  struct OpenStream {
+    std::shared_ptr<net::StreamWriter> writer;
+    MediaType mediaType = MediaType::kJson;
+  };
+
+  void route(net::Request&& request, net::Responder responder);
+  void handleScheduler(net::Request&& request, net::Responder responder);
+  void handleAgentProtocol(net::Request&& request, net::Responder responder);
+  void handleTeardown(net::Request&& request, net::Responder responder);
+  void serveJson(const net::Request& request, net::Responder& responder, const std::string& json);
+
+  void performEffects();
+  void afterCoreCall();
+  void scheduleTick();
+  void scheduleAllocation();
+
+  boost::asio::io_context& io_;
+  MasterFlags flags_;
+  SystemClock clock_;
+  std::unique_ptr<MasterCore> core_;
+  net::HttpServer server_;
+  std::map<std::string, OpenStream> streams_;
+  boost::asio::steady_timer tickTimer_;
+  boost::asio::steady_timer allocationTimer_;
+  bool allocationPosted_ = false;
+  TimePoint nextFullAllocation_{};
+};
+
+// Builds the MasterInfo advertised to frameworks and agents.
+v1::MasterInfo makeMasterInfo(const std::string& ip, uint16_t port, const std::string& hostname);
+
+// Parses --weights ("a=2,b=3").
+Result<std::map<std::string, double>> parseWeights(const std::string& text);
+// Parses --min_allocatable_resources ("cpus:0.01|mem:32").
+Result<std::vector<std::map<std::string, double>>> parseMinAllocatable(const std::string& text);
+
+}  // namespace mezzo::master

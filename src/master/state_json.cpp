@@ -1,0 +1,360 @@
+#include "master/state_json.hpp"
+
+#include "mezzo/common/json_proto.hpp"
+#include "mezzo/net/http_server.hpp"
+#include "mezzo/version.hpp"
+
+#include <algorithm>
+
+namespace mezzo::master {
+
+namespace {
+
+using nlohmann::json;
+
+double seconds(TimePoint t) { return toEpochSeconds(t); }
+
+json resourcesJson(const ResourceProtos& protos) {
+  auto resources = Resources::fromProto(protos);
+  return resources ? resources->toStateJson() : Resources().toStateJson();
+}
+
+json labelsJson(const v1::Labels& labels) {
+  json out = json::array();
+  for (const auto& label : labels.labels()) out.push_back(messageToJson(label));
+  return out;
+}
+
+json taskJson(const v1::Task& task) {
+  json out;
+  out["id"] = task.task_id().value();
+  out["name"] = task.name();
+  out["framework_id"] = task.framework_id().value();
+  out["executor_id"] = task.has_executor_id() ? task.executor_id().value() : "";
+  out["slave_id"] = task.agent_id().value();
+  out["state"] = v1::TaskState_Name(task.state());
+  out["resources"] = resourcesJson(task.resources());
+  std::string role;
+  for (const auto& resource : task.resources()) {
+    if (resource.has_allocation_info()) role = resource.allocation_info().role();
+  }
+  out["role"] = role;
+  out["user"] = task.user();
+  json statuses = json::array();
+  for (const auto& status : task.statuses()) {
+    json entry;
+    entry["state"] = v1::TaskState_Name(status.state());
+    entry["timestamp"] = status.timestamp();
+    if (status.has_healthy()) entry["healthy"] = status.healthy();
+    if (status.has_container_status()) entry["container_status"] = messageToJson(status.container_status());
+    if (status.has_labels()) entry["labels"] = labelsJson(status.labels());
+    statuses.push_back(std::move(entry));
+  }
+  out["statuses"] = std::move(statuses);
+  if (task.has_labels()) out["labels"] = labelsJson(task.labels());
+  return out;
+}
+
+json frameworkJson(const FrameworkRecord& framework, const MasterCore& core) {
+  const v1::FrameworkInfo& info = framework.info;
+  json out;
+  out["id"] = framework.id.value();
+  out["name"] = info.name();
+  out["pid"] = "";
+  out["user"] = info.user();
+  out["hostname"] = info.hostname();
+  out["webui_url"] = info.webui_url();
+  out["principal"] = info.principal();
+  out["failover_timeout"] = info.failover_timeout();
+  out["checkpoint"] = info.checkpoint();
+  out["active"] = framework.active;
+  out["connected"] = framework.connected;
+  out["recovered"] = false;
+  out["registered_time"] = seconds(framework.registeredTime);
+  out["reregistered_time"] = seconds(framework.reregisteredTime.value_or(framework.registeredTime));
+  out["unregistered_time"] = 0;
+  json roles = json::array();
+  for (const std::string& role : framework.roles) roles.push_back(role);
+  out["roles"] = roles;
+  if (!framework.hasCapability(v1::FrameworkInfo::Capability::MULTI_ROLE)) out["role"] = info.role();
+  json capabilities = json::array();
+  for (auto capability : framework.capabilities) {
+    capabilities.push_back(v1::FrameworkInfo::Capability::Type_Name(capability));
+  }
+  out["capabilities"] = capabilities;
+  Resources used;
+  json tasks = json::array();
+  for (const auto& [id, task] : framework.tasks) {
+    tasks.push_back(taskJson(task.task));
+    if (!task.resourcesReleased) used += task.resources;
+  }
+  out["tasks"] = std::move(tasks);
+  out["unreachable_tasks"] = json::array();
+  json completed = json::array();
+  for (const v1::Task& task : framework.completedTasks) completed.push_back(taskJson(task));
+  out["completed_tasks"] = std::move(completed);
+  Resources offered;
+  json offers = json::array();
+  for (const OfferId& id : framework.offers) {
+    const OfferRecord& offer = core.offers().at(id);
+    offered += offer.resources;
+    json entry;
+    entry["id"] = id.value();
+    entry["framework_id"] = framework.id.value();
+    entry["slave_id"] = offer.agent.value();
+    entry["resources"] = offer.resources.toStateJson();
+    offers.push_back(std::move(entry));
+  }
+  out["offers"] = std::move(offers);
+  out["used_resources"] = used.toStateJson();
+  out["offered_resources"] = offered.toStateJson();
+  out["resources"] = (used + offered).toStateJson();
+  out["executors"] = json::array();
+  if (info.has_labels()) out["labels"] = labelsJson(info.labels());
+  return out;
+}
+
+json completedFrameworkJson(const CompletedFramework& framework) {
+  json out;
+  out["id"] = framework.info.id().value();
+  out["name"] = framework.info.name();
+  out["user"] = framework.info.user();
+  out["active"] = false;
+  out["connected"] = false;
+  out["registered_time"] = seconds(framework.registeredTime);
+  out["unregistered_time"] = seconds(framework.unregisteredTime);
+  out["tasks"] = json::array();
+  json completed = json::array();
+  for (const v1::Task& task : framework.completedTasks) completed.push_back(taskJson(task));
+  out["completed_tasks"] = std::move(completed);
+  return out;
+}
+
+json attributesJson(const v1::AgentInfo& info) {
+  json out = json::object();
+  for (const auto& attribute : info.attributes()) {
+    switch (attribute.type()) {
+      case v1::Value::SCALAR: out[attribute.name()] = attribute.scalar().value(); break;
+      case v1::Value::TEXT: out[attribute.name()] = attribute.text().value(); break;
+      default: out[attribute.name()] = messageToJson(attribute); break;
+    }
+  }
+  return out;
+}
+
+json agentJson(const AgentRecord& agent, const MasterCore& core) {
+  json out;
+  out["id"] = agent.id.value();
+  out["hostname"] = agent.info.hostname();
+  out["port"] = agent.info.port();
+  out["pid"] = "slave(1)@" + agent.info.hostname() + ":" + std::to_string(agent.info.port());
+  out["attributes"] = attributesJson(agent.info);
+  out["registered_time"] = seconds(agent.registeredTime);
+  if (agent.reregisteredTime) out["reregistered_time"] = seconds(*agent.reregisteredTime);
+  out["resources"] = agent.total.toStateJson();
+  Resources allocated = core.allocator().allocated(agent.id);
+  Resources offered;
+  for (const OfferId& id : agent.offers) offered += core.offers().at(id).resources;
+  out["used_resources"] = (allocated - offered).toStateJson();
+  out["offered_resources"] = offered.toStateJson();
+  json reserved = json::object();
+  std::set<std::string> roles;
+  for (const ResourceEntry& entry : agent.total.entries()) {
+    if (!entry.reservations.empty()) roles.insert(entry.reservationRole());
+  }
+  for (const std::string& role : roles) reserved[role] = agent.total.reservedFor(role).toStateJson();
+  out["reserved_resources"] = reserved;
+  out["unreserved_resources"] = agent.total.unreserved().toStateJson();
+  out["active"] = agent.connected;
+  out["deactivated"] = !agent.connected;
+  out["version"] = agent.version;
+  out["capabilities"] = json::array({"MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"});
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json renderVersion() {
+  return json{{"version", kMezzoMesosVersion}, {"mezzo_version", kMezzoVersion},
+              {"build_date", __DATE__},       {"build_time", 0},
+              {"build_user", ""},             {"git_sha", ""},
+              {"git_branch", ""},             {"git_tag", ""}};
+}
+
+nlohmann::json renderFlags(const std::map<std::string, std::string>& flags) {
+  json out = json::object();
+  for (const auto& [name, value] : flags) out[name] = value;
+  return json{{"flags", out}};
+}
+
+nlohmann::json renderState(const MasterCore& core, const std::map<std::string, std::string>& flags, TimePoint now) {
+  const v1::MasterInfo& info = core.options().masterInfo;
+  json out = renderVersion();
+  out.erase("mezzo_version");
+  out["start_time"] = seconds(core.startTime());
+  out["elected_time"] = seconds(core.startTime());
+  out["id"] = info.id();
+  out["pid"] = info.pid();
+  out["hostname"] = info.hostname();
+  out["leader"] = info.pid();
+  out["leader_info"] = messageToJson(info);
+  out["capabilities"] = json::array({"AGENT_UPDATE"});
+  size_t active = 0;
+  json agents = json::array();
+  for (const auto& [id, agent] : core.agents()) {
+    if (agent->connected) ++active;
+    agents.push_back(agentJson(*agent, core));
+  }
+  out["activated_slaves"] = active;
+  out["deactivated_slaves"] = core.agents().size() - active;
+  out["unreachable_slaves"] = 0;
+  out["slaves"] = std::move(agents);
+  out["recovered_slaves"] = json::array();
+  json frameworks = json::array();
+  for (const auto& [id, framework] : core.frameworks()) frameworks.push_back(frameworkJson(*framework, core));
+  out["frameworks"] = std::move(frameworks);
+  json completed = json::array();
+  for (const auto& framework : core.completedFrameworks()) completed.push_back(completedFrameworkJson(framework));
+  out["completed_frameworks"] = std::move(completed);
+  out["orphan_tasks"] = json::array();
+  out["unregistered_frameworks"] = json::array();
+  out["flags"] = renderFlags(flags)["flags"];
+  (void)now;
+  return out;
+}
+
+nlohmann::json renderStateSummary(const MasterCore& core) {
+  json out;
+  out["hostname"] = core.options().masterInfo.hostname();
+  json agents = json::array();
+  for (const auto& [id, agent] : core.agents()) agents.push_back(agentJson(*agent, core));
+  out["slaves"] = std::move(agents);
+  json frameworks = json::array();
+  for (const auto& [id, framework] : core.frameworks()) {
+    json entry = frameworkJson(*framework, core);
+    entry.erase("tasks");
+    entry.erase("completed_tasks");
+    entry.erase("offers");
+    frameworks.push_back(std::move(entry));
+  }
+  out["frameworks"] = std::move(frameworks);
+  return out;
+}
+
+nlohmann::json renderFrameworks(const MasterCore& core, TimePoint now) {
+  json state = renderState(core, {}, now);
+  return json{{"frameworks", state["frameworks"]},
+              {"completed_frameworks", state["completed_frameworks"]},
+              {"unregistered_frameworks", json::array()}};
+}
+
+nlohmann::json renderAgents(const MasterCore& core) {
+  json agents = json::array();
+  for (const auto& [id, agent] : core.agents()) agents.push_back(agentJson(*agent, core));
+  return json{{"slaves", std::move(agents)}, {"recovered_slaves", json::array()}};
+}
+
+nlohmann::json renderTasks(const MasterCore& core, const std::string& target) {
+  std::string frameworkFilter = net::queryParameter(target, "framework_id");
+  std::string taskFilter = net::queryParameter(target, "task_id");
+  json tasks = json::array();
+  auto add = [&](const v1::Task& task) {
+    if (!frameworkFilter.empty() && task.framework_id().value() != frameworkFilter) return;
+    if (!taskFilter.empty() && task.task_id().value() != taskFilter) return;
+    tasks.push_back(taskJson(task));
+  };
+  for (const auto& [id, framework] : core.frameworks()) {
+    for (const auto& [taskId, task] : framework->tasks) add(task.task);
+    for (const v1::Task& task : framework->completedTasks) add(task);
+  }
+  for (const auto& framework : core.completedFrameworks()) {
+    for (const v1::Task& task : framework.completedTasks) add(task);
+  }
+  return json{{"tasks", std::move(tasks)}};
+}
+
+nlohmann::json renderRoles(const MasterCore& core) {
+  std::map<std::string, std::vector<std::string>> frameworksByRole;
+  for (const auto& [id, framework] : core.frameworks()) {
+    for (const std::string& role : framework->roles) frameworksByRole[role].push_back(id.value());
+  }
+  json roles = json::array();
+  for (const auto& [role, frameworks] : frameworksByRole) {
+    auto weight = core.options().weights.find(role);
+    roles.push_back(json{{"name", role},
+                         {"weight", weight == core.options().weights.end() ? 1.0 : weight->second},
+                         {"frameworks", frameworks}});
+  }
+  return json{{"roles", std::move(roles)}};
+}
+
+nlohmann::json renderMetrics(const MasterCore& core, TimePoint now) {
+  json out;
+  const MasterCounters& counters = core.counters();
+  out["master/elected"] = 1;
+  out["master/uptime_secs"] = std::chrono::duration<double>(now - core.startTime()).count();
+  size_t connectedAgents = 0;
+  Resources total;
+  Resources used;
+  for (const auto& [id, agent] : core.agents()) {
+    if (agent->connected) ++connectedAgents;
+    total += agent->total;
+    used += core.allocator().allocated(id).withoutAllocation();
+  }
+  out["master/slaves_active"] = connectedAgents;
+  out["master/slaves_connected"] = connectedAgents;
+  out["master/slaves_disconnected"] = core.agents().size() - connectedAgents;
+  out["master/slaves_inactive"] = core.agents().size() - connectedAgents;
+  out["master/slaves_unreachable"] = 0;
+  size_t connectedFrameworks = 0;
+  std::map<std::string, uint64_t> taskStates;
+  for (const auto& [id, framework] : core.frameworks()) {
+    if (framework->connected) ++connectedFrameworks;
+    for (const auto& [taskId, task] : framework->tasks) {
+      if (!isTerminalState(task.task.state())) ++taskStates[v1::TaskState_Name(task.task.state())];
+    }
+  }
+  out["master/frameworks_active"] = connectedFrameworks;
+  out["master/frameworks_connected"] = connectedFrameworks;
+  out["master/frameworks_disconnected"] = core.frameworks().size() - connectedFrameworks;
+  out["master/frameworks_inactive"] = core.frameworks().size() - connectedFrameworks;
+  out["master/outstanding_offers"] = core.offers().size();
+  for (const char* state : {"TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING"}) {
+    std::string key = std::string("master/tasks_") + (state + 5);
+    std::transform(key.begin(), key.end(), key.begin(), ::tolower);
+    out[key] = taskStates[state];
+  }
+  for (const char* state : {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR",
+                            "TASK_DROPPED", "TASK_GONE", "TASK_GONE_BY_OPERATOR"}) {
+    std::string key = std::string("master/tasks_") + (state + 5);
+    std::transform(key.begin(), key.end(), key.begin(), ::tolower);
+    auto it = counters.terminalTasks.find(state);
+    out[key] = it == counters.terminalTasks.end() ? 0 : it->second;
+  }
+  for (const char* name : {"cpus", "mem", "disk", "gpus"}) {
+    double t = total.scalar(name);
+    double u = used.scalar(name);
+    out[std::string("master/") + name + "_total"] = t;
+    out[std::string("master/") + name + "_used"] = u;
+    out[std::string("master/") + name + "_percent"] = t > 0 ? u / t : 0.0;
+  }
+  out["master/slave_registrations"] = counters.agentRegistrations;
+  out["master/slave_reregistrations"] = counters.agentReregistrations;
+  out["master/valid_status_updates"] = counters.validStatusUpdates;
+  out["master/invalid_status_updates"] = counters.invalidStatusUpdates;
+  out["master/valid_status_update_acknowledgements"] = counters.statusUpdateAcknowledgements;
+  out["master/dropped_messages"] = counters.droppedMessages;
+  out["allocator/mesos/allocation_runs"] = core.allocator().allocationRuns();
+  out["allocator/mesos/resources/cpus/total"] = total.cpus();
+  out["allocator/mesos/resources/cpus/offered_or_allocated"] = used.cpus();
+  out["allocator/mesos/resources/mem/total"] = total.mem();
+  out["allocator/mesos/resources/mem/offered_or_allocated"] = used.mem();
+  for (const auto& [type, count] : counters.schedulerCalls) {
+    std::string key = "master/messages_" + type;
+    std::transform(key.begin(), key.end(), key.begin(), ::tolower);
+    out[key] = count;
+  }
+  return out;
+}
+
+}  // namespace mezzo::master
