@@ -104,7 +104,7 @@ Result<FrameworkId> MasterCore::subscribe(const Call& call, const std::string& s
     spdlog::info("Framework {} ({}) subscribed with roles {}", id.value(), info.name(),
                  fmt::join(*roles, ","));
   }
-  allocator_.suppressRoles(id, suppressed);
+  if (!suppressed.empty()) allocator_.suppressRoles(id, suppressed);
   framework->info = info;
   framework->roles = *roles;
   framework->capabilities.clear();

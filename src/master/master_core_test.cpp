@@ -1,0 +1,322 @@
+// MasterCore driven directly with a manual clock: the scheduler and agent
+// protocols without sockets. Daemon-level behaviour over HTTP is in tests/.
+#include "master/master_core.hpp"
+
+#include <gtest/gtest.h>
+
+namespace mezzo::master {
+namespace {
+
+using v1::scheduler::Call;
+using v1::scheduler::Event;
+
+TimePoint at(double seconds) { return TimePoint(std::chrono::seconds(1'700'000'000)) + secondsToDuration(seconds); }
+
+class MasterCoreTest : public ::testing::Test {
+ protected:
+  MasterCoreTest() {
+    MasterOptions options;
+    options.masterInfo.set_id("M");
+    options.masterInfo.set_ip(0);
+    options.masterInfo.set_port(5050);
+    options.masterInfo.set_hostname("localhost");
+    core_ = std::make_unique<MasterCore>(options, at(0));
+  }
+
+  AgentId registerAgent(const std::string& resources, const std::string& stream = "agent-stream") {
+    internal::AgentCall call;
+    call.set_protocol_version(internal::PROTOCOL_VERSION_CURRENT);
+    call.set_type(internal::AgentCall::REGISTER);
+    auto* info = call.mutable_register_()->mutable_agent_info();
+    info->set_hostname("host1");
+    Resources::parse(resources)->toProto(info->mutable_resources());
+    auto id = core_->registerAgent(call, stream, at(0));
+    EXPECT_TRUE(id.isOk()) << id.error();
+    return *id;
+  }
+
+  FrameworkId subscribe(const std::string& stream, double failoverTimeout = 0,
+                        std::optional<FrameworkId> id = std::nullopt, bool partitionAware = false) {
+    Call call;
+    call.set_type(Call::SUBSCRIBE);
+    auto* info = call.mutable_subscribe()->mutable_framework_info();
+    info->set_user("tester");
+    info->set_name("test-framework");
+    info->set_failover_timeout(failoverTimeout);
+    if (partitionAware) info->add_capabilities()->set_type(v1::FrameworkInfo::Capability::PARTITION_AWARE);
+    if (id) {
+      call.mutable_framework_id()->set_value(id->value());
+      info->mutable_id()->set_value(id->value());
+    }
+    auto result = core_->subscribe(call, stream, now_);
+    EXPECT_TRUE(result.isOk()) << result.error();
+    return *result;
+  }
+
+  // Framework events queued since the last drain, by stream.
+  std::vector<Event> drainEvents(const std::string& stream) {
+    collect();
+    std::vector<Event> out;
+    std::erase_if(frameworkEvents_, [&](const SendFrameworkEvent& sent) {
+      if (sent.streamId != stream) return false;
+      out.push_back(sent.event);
+      return true;
+    });
+    return out;
+  }
+
+  std::vector<internal::AgentEvent> drainAgentEvents() {
+    collect();
+    std::vector<internal::AgentEvent> out;
+    for (auto& sent : agentEvents_) out.push_back(sent.event);
+    agentEvents_.clear();
+    return out;
+  }
+
+  void collect() {
+    for (Effect& effect : core_->takeEffects()) {
+      if (auto* f = std::get_if<SendFrameworkEvent>(&effect)) frameworkEvents_.push_back(*f);
+      if (auto* a = std::get_if<SendAgentEvent>(&effect)) agentEvents_.push_back(*a);
+      if (auto* c = std::get_if<CloseStream>(&effect)) closed_.push_back(c->streamId);
+    }
+  }
+
+  v1::Offer firstOffer(const std::string& stream) {
+    core_->allocate(now_);
+    for (const Event& event : drainEvents(stream)) {
+      if (event.type() == Event::OFFERS && event.offers().offers_size() > 0) return event.offers().offers(0);
+    }
+    ADD_FAILURE() << "no offer";
+    return {};
+  }
+
+  Call acceptCall(const FrameworkId& framework, const v1::Offer& offer, const std::vector<v1::TaskInfo>& tasks) {
+    Call call;
+    call.set_type(Call::ACCEPT);
+    call.mutable_framework_id()->set_value(framework.value());
+    *call.mutable_accept()->add_offer_ids() = offer.id();
+    auto* operation = call.mutable_accept()->add_operations();
+    operation->set_type(v1::Offer::Operation::LAUNCH);
+    for (const auto& task : tasks) *operation->mutable_launch()->add_task_infos() = task;
+    return call;
+  }
+
+  v1::TaskInfo task(const std::string& id, const v1::Offer& offer, const std::string& resources) {
+    v1::TaskInfo info;
+    info.set_name(id);
+    info.mutable_task_id()->set_value(id);
+    *info.mutable_agent_id() = offer.agent_id();
+    info.mutable_command()->set_value("true");
+    Resources::parse(resources)->toProto(info.mutable_resources());
+    return info;
+  }
+
+  std::vector<v1::TaskStatus> updates(const std::vector<Event>& events) {
+    std::vector<v1::TaskStatus> out;
+    for (const Event& event : events) {
+      if (event.type() == Event::UPDATE) out.push_back(event.update().status());
+    }
+    return out;
+  }
+
+  std::unique_ptr<MasterCore> core_;
+  TimePoint now_ = at(0);
+  std::vector<SendFrameworkEvent> frameworkEvents_;
+  std::vector<SendAgentEvent> agentEvents_;
+  std::vector<std::string> closed_;
+};
+
+TEST_F(MasterCoreTest, SubscribeSendsSubscribedWithMesosShapedId) {
+  FrameworkId id = subscribe("s1");
+  EXPECT_EQ(id.value(), "M-0000");
+  auto events = drainEvents("s1");
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events[0].type(), Event::SUBSCRIBED);
+  EXPECT_EQ(events[0].subscribed().framework_id().value(), "M-0000");
+  EXPECT_EQ(events[0].subscribed().heartbeat_interval_seconds(), 15);
+}
+
+TEST_F(MasterCoreTest, LaunchesTaskAndForwardsUpdatesUntilAcknowledged) {
+  registerAgent("cpus:2;mem:1024");
+  FrameworkId framework = subscribe("s1");
+  v1::Offer offer = firstOffer("s1");
+  EXPECT_EQ(offer.hostname(), "host1");
+  drainAgentEvents();
+  ASSERT_TRUE(core_->handleCall(acceptCall(framework, offer, {task("t1", offer, "cpus:1;mem:128")}), "s1", now_));
+  auto agentEvents = drainAgentEvents();
+  ASSERT_EQ(agentEvents.size(), 1u);
+  EXPECT_EQ(agentEvents[0].type(), internal::AgentEvent::RUN_TASK);
+  EXPECT_EQ(agentEvents[0].run_task().task().task_id().value(), "t1");
+
+  // The agent reports TASK_FINISHED with a uuid: forwarded, resources freed.
+  internal::AgentCall update;
+  update.set_type(internal::AgentCall::STATUS_UPDATE);
+  *update.mutable_agent_id() = offer.agent_id();
+  update.mutable_status_update()->mutable_framework_id()->set_value(framework.value());
+  auto* status = update.mutable_status_update()->mutable_status();
+  status->mutable_task_id()->set_value("t1");
+  status->set_state(v1::TASK_FINISHED);
+  status->set_uuid(std::string(16, 'u'));
+  ASSERT_TRUE(core_->handleAgentCall(update, "agent-stream", now_));
+  auto forwarded = updates(drainEvents("s1"));
+  ASSERT_EQ(forwarded.size(), 1u);
+  EXPECT_EQ(forwarded[0].state(), v1::TASK_FINISHED);
+  EXPECT_EQ(forwarded[0].uuid(), std::string(16, 'u'));
+  EXPECT_DOUBLE_EQ(core_->allocator().allocated(AgentId(offer.agent_id().value())).cpus(), 0);
+
+  Call ack;
+  ack.set_type(Call::ACKNOWLEDGE);
+  ack.mutable_framework_id()->set_value(framework.value());
+  *ack.mutable_acknowledge()->mutable_agent_id() = offer.agent_id();
+  ack.mutable_acknowledge()->mutable_task_id()->set_value("t1");
+  ack.mutable_acknowledge()->set_uuid(std::string(16, 'u'));
+  ASSERT_TRUE(core_->handleCall(ack, "s1", now_));
+  agentEvents = drainAgentEvents();
+  ASSERT_EQ(agentEvents.size(), 1u);
+  EXPECT_EQ(agentEvents[0].type(), internal::AgentEvent::ACKNOWLEDGE_UPDATE);
+  EXPECT_TRUE(core_->frameworks().at(framework)->tasks.empty());
+  EXPECT_EQ(core_->frameworks().at(framework)->completedTasks.size(), 1u);
+}
+
+TEST_F(MasterCoreTest, InvalidTasksGetTaskErrorAndOthersStillLaunch) {
+  registerAgent("cpus:2;mem:1024");
+  FrameworkId framework = subscribe("s1");
+  v1::Offer offer = firstOffer("s1");
+  drainAgentEvents();
+  ASSERT_TRUE(core_->handleCall(acceptCall(framework, offer,
+                                           {task("ok", offer, "cpus:1;mem:128"), task("ok", offer, "cpus:0.5"),
+                                            task("big", offer, "cpus:8"), task("a/b", offer, "cpus:0.1")}),
+                                "s1", now_));
+  auto statuses = updates(drainEvents("s1"));
+  ASSERT_EQ(statuses.size(), 3u);
+  for (const auto& status : statuses) {
+    EXPECT_EQ(status.state(), v1::TASK_ERROR);
+    EXPECT_EQ(status.reason(), v1::TaskStatus::REASON_TASK_INVALID);
+    EXPECT_FALSE(status.has_uuid());
+  }
+  EXPECT_NE(statuses[0].message().find("duplicate"), std::string::npos);
+  EXPECT_NE(statuses[1].message().find("more resources"), std::string::npos);
+  EXPECT_EQ(drainAgentEvents().size(), 1u);
+}
+
+TEST_F(MasterCoreTest, ReusedOfferDropsTasks) {
+  registerAgent("cpus:2;mem:1024");
+  FrameworkId framework = subscribe("s1", 0, std::nullopt, /*partitionAware=*/true);
+  v1::Offer offer = firstOffer("s1");
+  ASSERT_TRUE(core_->handleCall(acceptCall(framework, offer, {task("t1", offer, "cpus:1")}), "s1", now_));
+  drainEvents("s1");
+  ASSERT_TRUE(core_->handleCall(acceptCall(framework, offer, {task("t2", offer, "cpus:1")}), "s1", now_));
+  auto statuses = updates(drainEvents("s1"));
+  ASSERT_EQ(statuses.size(), 1u);
+  EXPECT_EQ(statuses[0].state(), v1::TASK_DROPPED);
+  EXPECT_EQ(statuses[0].reason(), v1::TaskStatus::REASON_INVALID_OFFERS);
+}
+
+TEST_F(MasterCoreTest, CallsAreCheckedAgainstTheStream) {
+  FrameworkId framework = subscribe("s1");
+  Call revive;
+  revive.set_type(Call::REVIVE);
+  revive.mutable_framework_id()->set_value(framework.value());
+  EXPECT_TRUE(core_->handleCall(revive, "s1", now_).isOk());
+  EXPECT_EQ(core_->handleCall(revive, "other", now_).code(), StatusCode::kInvalidArgument);
+  revive.mutable_framework_id()->set_value("nope");
+  EXPECT_EQ(core_->handleCall(revive, "s1", now_).code(), StatusCode::kNotFound);
+}
+
+TEST_F(MasterCoreTest, FailoverWithinTimeoutKeepsTasks) {
+  registerAgent("cpus:2;mem:1024");
+  FrameworkId framework = subscribe("s1", /*failoverTimeout=*/10);
+  v1::Offer offer = firstOffer("s1");
+  ASSERT_TRUE(core_->handleCall(acceptCall(framework, offer, {task("t1", offer, "cpus:1")}), "s1", now_));
+  core_->frameworkStreamClosed("s1", now_);
+  now_ = at(5);
+  core_->tick(now_);
+  ASSERT_TRUE(core_->frameworks().contains(framework));
+  EXPECT_FALSE(core_->frameworks().at(framework)->connected);
+  subscribe("s2", 10, framework);
+  now_ = at(30);
+  core_->tick(now_);
+  ASSERT_TRUE(core_->frameworks().contains(framework));
+  EXPECT_EQ(core_->frameworks().at(framework)->tasks.size(), 1u);
+}
+
+TEST_F(MasterCoreTest, FailoverTimeoutRemovesFrameworkAndShutsItDownOnAgents) {
+  registerAgent("cpus:2;mem:1024");
+  FrameworkId framework = subscribe("s1", /*failoverTimeout=*/10);
+  v1::Offer offer = firstOffer("s1");
+  ASSERT_TRUE(core_->handleCall(acceptCall(framework, offer, {task("t1", offer, "cpus:1")}), "s1", now_));
+  drainAgentEvents();
+  core_->frameworkStreamClosed("s1", now_);
+  now_ = at(11);
+  core_->tick(now_);
+  EXPECT_FALSE(core_->frameworks().contains(framework));
+  auto agentEvents = drainAgentEvents();
+  ASSERT_FALSE(agentEvents.empty());
+  EXPECT_EQ(agentEvents.back().type(), internal::AgentEvent::SHUTDOWN_FRAMEWORK);
+  EXPECT_DOUBLE_EQ(core_->allocator().allocated(AgentId(offer.agent_id().value())).cpus(), 0);
+
+  // The id cannot come back.
+  Call call;
+  call.set_type(Call::SUBSCRIBE);
+  call.mutable_framework_id()->set_value(framework.value());
+  auto* info = call.mutable_subscribe()->mutable_framework_info();
+  info->set_user("u");
+  info->set_name("n");
+  info->mutable_id()->set_value(framework.value());
+  EXPECT_FALSE(core_->subscribe(call, "s3", now_).isOk());
+}
+
+TEST_F(MasterCoreTest, NewerSubscriptionSupersedesOlderStream) {
+  FrameworkId framework = subscribe("s1", 100);
+  drainEvents("s1");
+  subscribe("s2", 100, framework);
+  auto old = drainEvents("s1");
+  ASSERT_EQ(old.size(), 1u);
+  EXPECT_EQ(old[0].type(), Event::ERROR);
+  EXPECT_EQ(closed_, std::vector<std::string>{"s1"});
+}
+
+TEST_F(MasterCoreTest, ReconciliationAnswersKnownAndUnknownTasks) {
+  registerAgent("cpus:2;mem:1024");
+  FrameworkId framework = subscribe("s1");
+  v1::Offer offer = firstOffer("s1");
+  ASSERT_TRUE(core_->handleCall(acceptCall(framework, offer, {task("t1", offer, "cpus:1")}), "s1", now_));
+  drainEvents("s1");
+  Call reconcile;
+  reconcile.set_type(Call::RECONCILE);
+  reconcile.mutable_framework_id()->set_value(framework.value());
+  reconcile.mutable_reconcile();
+  ASSERT_TRUE(core_->handleCall(reconcile, "s1", now_));
+  auto implicit = updates(drainEvents("s1"));
+  ASSERT_EQ(implicit.size(), 1u);
+  EXPECT_EQ(implicit[0].state(), v1::TASK_STAGING);
+  EXPECT_EQ(implicit[0].reason(), v1::TaskStatus::REASON_RECONCILIATION);
+  EXPECT_EQ(implicit[0].source(), v1::TaskStatus::SOURCE_MASTER);
+
+  reconcile.mutable_reconcile()->add_tasks()->mutable_task_id()->set_value("ghost");
+  ASSERT_TRUE(core_->handleCall(reconcile, "s1", now_));
+  auto explicitAnswer = updates(drainEvents("s1"));
+  ASSERT_EQ(explicitAnswer.size(), 1u);
+  EXPECT_EQ(explicitAnswer[0].state(), v1::TASK_LOST);  // not partition aware
+}
+
+TEST_F(MasterCoreTest, DeclineFiltersTheAgentForThatFramework) {
+  registerAgent("cpus:2;mem:1024");
+  FrameworkId framework = subscribe("s1");
+  v1::Offer offer = firstOffer("s1");
+  Call decline;
+  decline.set_type(Call::DECLINE);
+  decline.mutable_framework_id()->set_value(framework.value());
+  *decline.mutable_decline()->add_offer_ids() = offer.id();
+  decline.mutable_decline()->mutable_filters()->set_refuse_seconds(60);
+  ASSERT_TRUE(core_->handleCall(decline, "s1", now_));
+  now_ = at(30);
+  core_->allocate(now_);
+  EXPECT_TRUE(drainEvents("s1").empty());
+  now_ = at(61);
+  core_->allocate(now_);
+  EXPECT_EQ(drainEvents("s1").size(), 1u);
+}
+
+}  // namespace
+}  // namespace mezzo::master
