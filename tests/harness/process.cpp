@@ -1,0 +1,191 @@
+#include "harness/process.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace mezzo::testing {
+
+std::string binDir() {
+  const char* dir = std::getenv("MEZZO_BIN_DIR");
+  if (dir == nullptr) throw std::runtime_error("MEZZO_BIN_DIR is not set (run the tests through ctest)");
+  return dir;
+}
+
+uint16_t freePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+std::filesystem::path makeTempDir(const std::string& prefix) {
+  std::string pattern = "/tmp/" + prefix + "-XXXXXX";
+  std::vector<char> buffer(pattern.begin(), pattern.end());
+  buffer.push_back('\0');
+  if (::mkdtemp(buffer.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return std::filesystem::path(buffer.data());
+}
+
+DaemonProcess::DaemonProcess(const std::string& binary, std::vector<std::string> args,
+                             const std::filesystem::path& logFile)
+    : logFile_(logFile) {
+  std::string path = binDir() + "/" + binary;
+  std::vector<char*> argv;
+  argv.push_back(path.data());
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, logFile.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attributes, 0);
+  int error = posix_spawn(&pid_, path.c_str(), &actions, &attributes, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  if (error != 0) throw std::runtime_error("posix_spawn " + path + " failed: " + std::strerror(error));
+}
+
+DaemonProcess::~DaemonProcess() { stop(); }
+
+bool DaemonProcess::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  pid_t result = ::waitpid(pid_, &status, WNOHANG);
+  if (result == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+void DaemonProcess::signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
+void DaemonProcess::kill9() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+void DaemonProcess::stop(std::chrono::milliseconds grace) {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGCONT);
+  ::kill(pid_, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+      pid_ = -1;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill9();
+}
+
+std::string DaemonProcess::log() const {
+  std::ifstream in(logFile_);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+nlohmann::json getJson(const net::Endpoint& endpoint, const std::string& path) {
+  net::ClientRequest request;
+  request.method = boost::beast::http::verb::get;
+  request.target = path;
+  request.timeout = std::chrono::milliseconds(5000);
+  auto response = net::httpRequestSync(endpoint, request);
+  if (!response || response->status != 200) return nullptr;
+  return nlohmann::json::parse(response->body, nullptr, false);
+}
+
+bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return condition();
+}
+
+LocalCluster::LocalCluster(ClusterOptions options) : options_(std::move(options)) {
+  workDir_ = makeTempDir("mezzo-test");
+  master_ = net::Endpoint{"127.0.0.1", freePort()};
+  std::vector<std::string> masterArgs = {"--ip=127.0.0.1", "--port=" + std::to_string(master_.port),
+                                         "--work_dir=" + (workDir_ / "master").string(), "--log_level=info",
+                                         "--allocation_interval=100ms"};
+  masterArgs.insert(masterArgs.end(), options_.masterFlags.begin(), options_.masterFlags.end());
+  masterProcess_ = std::make_unique<DaemonProcess>("mezzo-master", masterArgs, workDir_ / "master.log");
+  if (!waitUntil([&] { return !getJson(master_, "/health").is_discarded(); }, std::chrono::seconds(10)) ||
+      getJson(master_, "/state").is_null()) {
+    throw std::runtime_error("master did not start: " + masterProcess_->log());
+  }
+  for (int i = 0; i < options_.agents; ++i) startAgent();
+  if (!waitForAgents(static_cast<size_t>(options_.agents))) {
+    throw std::runtime_error("agents did not register; master log:\n" + masterProcess_->log());
+  }
+}
+
+LocalCluster::~LocalCluster() {
+  for (auto& agent : agents_) {
+    if (agent) agent->stop();
+  }
+  masterProcess_->stop();
+  if (!std::getenv("MEZZO_KEEP_TEST_DIRS")) {
+    std::error_code ignored;
+    std::filesystem::remove_all(workDir_, ignored);
+  }
+}
+
+void LocalCluster::startAgent(std::optional<size_t> index) {
+  size_t i = index.value_or(agents_.size());
+  if (i == agents_.size()) {
+    agents_.emplace_back();
+    agentPorts_.push_back(freePort());
+  }
+  if (agents_[i]) agents_[i]->stop();
+  std::string name = "agent" + std::to_string(i);
+  std::vector<std::string> args = {"--master=" + masterAddress(), "--ip=127.0.0.1",
+                                   "--port=" + std::to_string(agentPorts_[i]),
+                                   "--work_dir=" + (workDir_ / name).string(),
+                                   "--resources=" + options_.agentResources, "--log_level=info"};
+  args.insert(args.end(), options_.agentFlags.begin(), options_.agentFlags.end());
+  agents_[i] = std::make_unique<DaemonProcess>("mezzo-agent", args, workDir_ / (name + ".log"));
+}
+
+bool LocalCluster::waitForAgents(size_t count, std::chrono::milliseconds timeout) {
+  return waitUntil(
+      [&] {
+        nlohmann::json state = getJson(master_, "/state");
+        if (!state.is_object()) return false;
+        return state.value("activated_slaves", 0) >= static_cast<int>(count);
+      },
+      timeout);
+}
+
+}  // namespace mezzo::testing
