@@ -135,7 +135,8 @@ TEST_F(BadInputTest, DisconnectedFrameworkGets403) {
   other.disconnect();
   ASSERT_TRUE(waitUntil(
       [&] {
-        for (const auto& framework : getJson(cluster_->master(), "/state")["frameworks"]) {
+        nlohmann::json state = getJson(cluster_->master(), "/state");
+        for (const auto& framework : state["frameworks"]) {
           if (framework["id"] == other.frameworkId() && framework["connected"] == false) return true;
         }
         return false;

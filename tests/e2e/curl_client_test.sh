@@ -65,7 +65,8 @@ encode_call() {
 # waits up to $2 seconds for it. RecordIO: "<size>\n<bytes>".
 OFFSET=0
 next_record() {
-  local timeout=$1 deadline=$((SECONDS + timeout)) stream=$WORK/stream.raw
+  local timeout=$1
+  local deadline=$((SECONDS + timeout)) stream=$WORK/stream.raw
   while ((SECONDS <= deadline)); do
     local size_line
     size_line=$(tail -c +"$((OFFSET + 1))" "$stream" 2>/dev/null | head -n 1 || true)

@@ -114,19 +114,43 @@ TEST_F(TaskLifecycleTest, TaskIgnoringSigtermIsKilledAfterTheGracePeriod) {
   EXPECT_LT(elapsed, std::chrono::seconds(6));          // ...and SIGKILL came after the grace period
 }
 
+// Uses the first offer of the next OFFERS event for one task and declines
+// the others for a minute, so that other frameworks get those agents.
+v1::Offer takeOneDeclineRest(SchedulerSession& session) {
+  auto event = session.waitFor([](const Event& e) { return e.type() == Event::OFFERS && e.offers().offers_size() > 0; });
+  if (!event) {
+    ADD_FAILURE() << "no offer arrived";
+    return {};
+  }
+  if (event->offers().offers_size() > 1) {
+    Call decline;
+    decline.set_type(Call::DECLINE);
+    for (int i = 1; i < event->offers().offers_size(); ++i) {
+      *decline.mutable_decline()->add_offer_ids() = event->offers().offers(i).id();
+    }
+    decline.mutable_decline()->mutable_filters()->set_refuse_seconds(60);
+    EXPECT_EQ(session.call(decline)->status, 202u);
+  }
+  return event->offers().offers(0);
+}
+
 TEST(TwoFrameworks, BothGetOffersAndRunTasks) {
   LocalCluster cluster(ClusterOptions().withAgents(2));
   SchedulerSession first(cluster.master());
   SchedulerSession second(cluster.master());
   ASSERT_EQ(first.subscribe(subscribeCall("first")), 200u);
   ASSERT_EQ(second.subscribe(subscribeCall("second")), 200u);
-  v1::Offer offerA = takeOffer(first);
-  v1::Offer offerB = takeOffer(second);
+  v1::Offer offerA = takeOneDeclineRest(first);
+  v1::Offer offerB = takeOneDeclineRest(second);
   EXPECT_NE(first.frameworkId(), second.frameworkId());
-  ASSERT_EQ(first.call(launchCall(offerA, {commandTask("a", offerA, "true")}))->status, 202u);
-  ASSERT_EQ(second.call(launchCall(offerB, {commandTask("b", offerB, "true")}))->status, 202u);
+  EXPECT_NE(offerA.agent_id().value(), offerB.agent_id().value());
+  ASSERT_EQ(first.call(launchCall(offerA, {commandTask("a", offerA, "sleep 1")}))->status, 202u);
+  ASSERT_EQ(second.call(launchCall(offerB, {commandTask("b", offerB, "sleep 1")}))->status, 202u);
   EXPECT_EQ(first.followTask("a", v1::TASK_FINISHED).back().state(), v1::TASK_FINISHED);
   EXPECT_EQ(second.followTask("b", v1::TASK_FINISHED).back().state(), v1::TASK_FINISHED);
+  auto state = getJson(cluster.master(), "/state");
+  ASSERT_EQ(state["frameworks"].size(), 2u);
+  for (const auto& framework : state["frameworks"]) EXPECT_EQ(framework["completed_tasks"].size(), 1u);
 }
 
 TEST(FrameworkFailover, ResubscribingWithinTimeoutKeepsRunningTasks) {

@@ -141,8 +141,7 @@ LocalCluster::LocalCluster(ClusterOptions options) : options_(std::move(options)
                                          "--allocation_interval=100ms"};
   masterArgs.insert(masterArgs.end(), options_.masterFlags.begin(), options_.masterFlags.end());
   masterProcess_ = std::make_unique<DaemonProcess>("mezzo-master", masterArgs, workDir_ / "master.log");
-  if (!waitUntil([&] { return !getJson(master_, "/health").is_discarded(); }, std::chrono::seconds(10)) ||
-      getJson(master_, "/state").is_null()) {
+  if (!waitUntil([&] { return getJson(master_, "/state").is_object(); }, std::chrono::seconds(10))) {
     throw std::runtime_error("master did not start: " + masterProcess_->log());
   }
   for (int i = 0; i < options_.agents; ++i) startAgent();
