@@ -4,6 +4,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <charconv>
+#include <limits>
 #include <optional>
 
 namespace mezzo::net {
@@ -80,7 +81,8 @@ class OneShotRequest : public std::enable_shared_from_this<OneShotRequest> {
       if (ec) return self->fail("connect to " + self->endpoint_.toString(), ec);
       http::async_write(self->stream_, self->message_, [self](beast::error_code ec, size_t) {
         if (ec) return self->fail("write", ec);
-        self->parser_.body_limit(boost::none);
+        // Not boost::none: with it Boost 1.74 failed non-2xx answers with a body (body_limit).
+        self->parser_.body_limit(std::numeric_limits<std::uint64_t>::max());
         http::async_read(self->stream_, self->buffer_, self->parser_, [self](beast::error_code ec, size_t) {
           if (ec) return self->fail("read", ec);
           auto& response = self->parser_.get();
@@ -141,7 +143,8 @@ class StreamImpl final : public HttpStream {
  private:
   void readHead() {
     auto self = std::static_pointer_cast<StreamImpl>(shared_from_this());
-    parser_.body_limit(boost::none);
+    // Not boost::none: with it Boost 1.74 failed non-2xx answers with a body (body_limit).
+    parser_.body_limit(std::numeric_limits<std::uint64_t>::max());
     http::async_read_header(stream_, buffer_, parser_, [self](beast::error_code ec, size_t) {
       if (ec) return self->finish(Status::unavailable("read failed: " + ec.message()));
       const auto& head = self->parser_.get();

@@ -1,0 +1,150 @@
+// AgentDaemon: the mezzo-agent process. It registers with the master over
+// the internal agent protocol (agent_protocol.proto), runs executors as
+// posix_spawned processes in their own sessions, serves the v1 executor API
+// to them, forwards their status updates reliably (StatusUpdateManager), and
+// serves /state, /flags, /version, /health and /files/{read,download,browse}
+// (each also under the /slave(1)/ prefix).
+//
+// Concerns are split by file: agent_daemon.cpp (start-up, routing, timers),
+// master_link.cpp (registration stream, reconnection, calls to the master,
+// status update delivery), master_events.cpp (RUN_TASK, KILL_TASK, ...),
+// executors.cpp (launch, reaping, shutdown, agent-generated updates),
+// executor_api.cpp (POST /api/v1/executor), agent_http.cpp (/state, /files).
+//
+// Thread-safety: everything runs on the one io_context thread passed in.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "agent/agent_flags.hpp"
+#include "agent/records.hpp"
+#include "agent/status_update_manager.hpp"
+#include "mezzo/common/recordio.hpp"
+#include "mezzo/internal/agent_protocol.pb.h"
+#include "mezzo/net/http_client.hpp"
+#include "mezzo/net/http_server.hpp"
+#include "mezzo/v1/executor/executor.pb.h"
+
+namespace mezzo::agent {
+
+class AgentDaemon {
+ public:
+  AgentDaemon(boost::asio::io_context& io, AgentFlags flags);
+  ~AgentDaemon();
+
+  // Validates flags, works out resources, binds the port, starts reaping
+  // children and connects to the master.
+  Status start();
+  // Graceful stop: destroys the executors of non-checkpointing frameworks
+  // (checkpointing ones are left running) and stops the I/O.
+  void stop();
+  uint16_t port() const { return server_.port(); }
+
+ private:
+  using ExecutorKey = std::pair<FrameworkId, ExecutorId>;
+
+  // ---------------------------------------------------- master_link.cpp
+  void connectToMaster();
+  void onMasterData(uint64_t generation, std::string_view data);
+  void onMasterClosed(uint64_t generation, const Status& status);
+  void scheduleReconnect();
+  void watchMasterHeartbeats();
+  internal::AgentCall registerCall() const;
+  void sendToMaster(internal::AgentCall call);
+  void sendNextCall();
+  void dropMasterCalls();
+  void flushStatusUpdates();
+
+  // -------------------------------------------------- master_events.cpp
+  void handleMasterEvent(const internal::AgentEvent& event);
+  void onRegistered(const internal::AgentEvent::Registered& registered);
+  void runTask(const internal::AgentEvent::RunTask& run);
+  void killTask(const internal::AgentEvent::KillTask& kill);
+  void acknowledgeUpdate(const internal::AgentEvent::AcknowledgeUpdate& ack);
+  void shutdownFramework(const FrameworkId& id);
+  void frameworkMessage(const internal::AgentEvent::FrameworkMessage& message);
+
+  // ------------------------------------------------------ executors.cpp
+  Result<ExecutorRecord*> launchExecutor(FrameworkRecord& framework, const v1::ExecutorInfo& info,
+                                         bool commandExecutor);
+  v1::ExecutorInfo commandExecutorInfo(const FrameworkRecord& framework, const v1::TaskInfo& task) const;
+  std::map<std::string, std::string> executorEnvironment(const FrameworkRecord& framework,
+                                                         const ExecutorRecord& executor) const;
+  void deliverTask(FrameworkRecord& framework, ExecutorRecord& executor, const v1::TaskInfo& task);
+  void shutdownExecutor(FrameworkRecord& framework, ExecutorRecord& executor, ExecutorRecord::EndReason reason);
+  void escalateShutdown(const ExecutorKey& key);
+  void onRegistrationTimeout(const ExecutorKey& key);
+  void watchChildren();
+  void executorExited(FrameworkRecord& framework, ExecutorRecord& executor, int waitStatus);
+  void sendToExecutor(ExecutorRecord& executor, const v1::executor::Event& event);
+  // An update the agent itself generates for a task (source AGENT).
+  void generateStatus(FrameworkRecord& framework, const TaskId& task, v1::TaskState state,
+                      v1::TaskStatus::Reason reason, const std::string& message);
+  // Common path of every update: task bookkeeping, status update manager.
+  // Returns false for a duplicate.
+  bool recordStatus(FrameworkRecord& framework, const v1::TaskStatus& status);
+  void completeTask(FrameworkRecord& framework, const TaskId& task);
+  void removeFrameworkIfIdle(const FrameworkId& id);
+  void removeFramework(const FrameworkId& id);
+  FrameworkRecord* framework(const FrameworkId& id);
+  ExecutorId executorOf(const v1::Task& task) const;
+
+  // --------------------------------------------------- executor_api.cpp
+  void handleExecutorApi(net::Request&& request, net::Responder responder);
+  void executorSubscribe(FrameworkRecord& framework, ExecutorRecord& executor, const v1::executor::Call& call,
+                         MediaType mediaType, net::Responder& responder);
+  Status executorUpdate(FrameworkRecord& framework, ExecutorRecord& executor, v1::TaskStatus status);
+
+  // ----------------------------------------------------- agent_http.cpp
+  void route(net::Request&& request, net::Responder responder);
+  nlohmann::json renderState() const;
+  nlohmann::json renderFramework(const FrameworkRecord& framework) const;
+  void serveFilesRead(const net::Request& request, net::Responder& responder);
+  void serveFilesDownload(const net::Request& request, net::Responder& responder);
+  void serveFilesBrowse(const net::Request& request, net::Responder& responder);
+
+  boost::asio::io_context& io_;
+  AgentFlags flags_;
+  SystemClock clock_;
+  net::HttpServer server_;
+  boost::asio::signal_set childSignals_;
+  TimePoint startTime_{};
+
+  // Identity and what is advertised.
+  v1::AgentInfo info_;  // id set once registered
+  std::string agentId_;
+  std::string advertisedEndpoint_;  // ip:port for MESOS_AGENT_ENDPOINT
+
+  // Master connection.
+  net::Endpoint master_;
+  std::shared_ptr<net::HttpStream> masterStream_;
+  uint64_t masterGeneration_ = 0;
+  RecordIoDecoder masterDecoder_;
+  std::string masterStreamId_;
+  bool registered_ = false;
+  Duration masterHeartbeatInterval_ = std::chrono::seconds(15);
+  std::chrono::steady_clock::time_point lastMasterEvent_{};
+  Duration reconnectBackoff_{};
+  boost::asio::steady_timer reconnectTimer_;
+  boost::asio::steady_timer heartbeatTimer_;
+  boost::asio::steady_timer statusRetryTimer_;
+  std::deque<internal::AgentCall> masterCalls_;
+  bool masterCallInFlight_ = false;
+  uint64_t callGeneration_ = 0;
+
+  StatusUpdateManager statusUpdates_;
+  std::map<FrameworkId, std::unique_ptr<FrameworkRecord>> frameworks_;
+  std::deque<CompletedFramework> completedFrameworks_;
+  std::map<pid_t, ExecutorKey> children_;
+  bool stopping_ = false;
+};
+
+}  // namespace mezzo::agent

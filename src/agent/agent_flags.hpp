@@ -1,0 +1,67 @@
+// AgentFlags: the agent's configuration (Mesos flag names), plus the pure
+// helpers that turn flag text into what the agent advertises: resources
+// (given, or detected from the host like Mesos does) and attributes.
+//
+// Resource detection (Mesos containerizer rules): cpus = hardware threads;
+// mem = total RAM minus 1 GiB when there are at least 2 GiB, else half;
+// disk = work_dir file system size minus 5 GiB when at least 10 GiB, else
+// half; ports = [31000-32000]. Names missing from --resources are detected,
+// names present are taken as given.
+//
+// Attributes: "rack:r1;zone:z1;level:3;ids:[1-10];tags:{a,b}" -> TEXT,
+// SCALAR (numbers), RANGES and SET attributes.
+//
+// Thread-safety: values and stateless functions.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "mezzo/common/clock.hpp"
+#include "mezzo/common/resources.hpp"
+#include "mezzo/common/status.hpp"
+#include "mezzo/v1/mesos.pb.h"
+
+namespace mezzo::agent {
+
+struct AgentFlags {
+  std::string master;  // host:port
+  std::string ip = "127.0.0.1";
+  uint16_t port = 5051;
+  std::string hostname;  // defaults to ip
+  std::string workDir = "/tmp/mezzo-agent";
+  std::string resources;   // text or JSON; empty = detect everything
+  std::string attributes;
+  std::string executorPath;  // defaults to mezzo-executor beside the agent binary
+  Duration statusUpdateRetryInterval = std::chrono::seconds(10);
+  Duration statusUpdateRetryMax = std::chrono::minutes(10);
+  Duration executorRegistrationTimeout = std::chrono::minutes(1);
+  Duration executorShutdownGracePeriod = std::chrono::seconds(5);
+  Duration registrationBackoffMin = std::chrono::seconds(1);
+  Duration registrationBackoffMax = std::chrono::seconds(30);
+  // Every flag as given, for /flags.
+  std::map<std::string, std::string> rendered;
+};
+
+// What the host offers, as measured (or made up by a test).
+struct HostCapacity {
+  unsigned cpus = 1;
+  uint64_t memoryBytes = 0;
+  uint64_t diskBytes = 0;
+};
+
+// Measures this machine: hardware threads, /proc/meminfo MemTotal (or
+// sysconf), statvfs of `workDir` (or of its nearest existing parent).
+HostCapacity detectHostCapacity(const std::string& workDir);
+
+// The resources advertised for `flagText` (may be empty) on `host`.
+Result<Resources> agentResources(const std::string& flagText, const HostCapacity& host);
+
+Result<std::vector<v1::Attribute>> parseAttributes(const std::string& text);
+
+// Directory of the running binary (from /proc/self/exe), without the
+// trailing slash; empty if unknown.
+std::string selfExecutableDir();
+
+}  // namespace mezzo::agent

@@ -1,0 +1,353 @@
+// Executor lifecycle on the agent: launch (sandbox, environment,
+// posix_spawn in a new session), reaping, registration timeout, shutdown
+// with escalation, and the status updates the agent generates itself.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+
+#include "agent/agent_daemon.hpp"
+#include "agent/process.hpp"
+#include "agent/sandbox.hpp"
+#include "mezzo/common/durations.hpp"
+#include "mezzo/common/recordio.hpp"
+
+namespace mezzo::agent {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr auto kSigkillDelay = std::chrono::seconds(2);
+constexpr int kMaxStatusesPerTask = 10;
+
+std::string shellQuoted(const v1::CommandInfo& command) {
+  if (command.shell()) return "sh -c '" + command.value() + "'";
+  std::string out = command.value();
+  for (int i = 1; i < command.arguments_size(); ++i) out += " " + command.arguments(i);
+  return out;
+}
+
+Duration gracePeriod(const v1::ExecutorInfo& info, Duration fallback) {
+  if (info.has_shutdown_grace_period()) return Duration(info.shutdown_grace_period().nanoseconds());
+  return fallback;
+}
+
+}  // namespace
+
+FrameworkRecord* AgentDaemon::framework(const FrameworkId& id) {
+  auto it = frameworks_.find(id);
+  return it == frameworks_.end() ? nullptr : it->second.get();
+}
+
+ExecutorId AgentDaemon::executorOf(const v1::Task& task) const {
+  return ExecutorId(task.has_executor_id() ? task.executor_id().value() : task.task_id().value());
+}
+
+v1::ExecutorInfo AgentDaemon::commandExecutorInfo(const FrameworkRecord& framework, const v1::TaskInfo& task) const {
+  v1::ExecutorInfo info;
+  info.mutable_executor_id()->set_value(task.task_id().value());
+  info.mutable_framework_id()->set_value(framework.id.value());
+  info.set_name("Command Executor (Task: " + task.task_id().value() + ") (Command: " + shellQuoted(task.command()) +
+                ")");
+  info.set_source(task.task_id().value());
+  info.mutable_command()->set_value(flags_.executorPath);
+  info.mutable_command()->set_shell(false);
+  info.mutable_command()->add_arguments("mezzo-executor");
+  if (task.has_labels()) *info.mutable_labels() = task.labels();
+  return info;
+}
+
+std::map<std::string, std::string> AgentDaemon::executorEnvironment(const FrameworkRecord& framework,
+                                                                    const ExecutorRecord& executor) const {
+  std::map<std::string, std::string> env;
+  if (!executor.commandExecutor && executor.info.command().has_environment()) {
+    for (const auto& variable : executor.info.command().environment().variables()) {
+      if (variable.type() == v1::Environment::Variable::VALUE) env[variable.name()] = variable.value();
+    }
+  }
+  env["MESOS_FRAMEWORK_ID"] = framework.id.value();
+  env["MESOS_EXECUTOR_ID"] = executor.info.executor_id().value();
+  env["MESOS_AGENT_ENDPOINT"] = advertisedEndpoint_;
+  env["MESOS_DIRECTORY"] = executor.directory;
+  env["MESOS_SANDBOX"] = executor.directory;
+  env["MESOS_CHECKPOINT"] = framework.info.checkpoint() ? "1" : "0";
+  env["MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"] =
+      formatDuration(gracePeriod(executor.info, flags_.executorShutdownGracePeriod));
+  env["MESOS_SLAVE_ID"] = agentId_;
+  env["MESOS_SLAVE_PID"] = "slave(1)@" + advertisedEndpoint_;
+  env["MESOS_HTTP_COMMAND_EXECUTOR"] = "1";
+  if (framework.info.checkpoint()) {
+    env["MESOS_RECOVERY_TIMEOUT"] = "15mins";
+    env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = "2secs";
+  }
+  return env;
+}
+
+Result<ExecutorRecord*> AgentDaemon::launchExecutor(FrameworkRecord& framework, const v1::ExecutorInfo& info,
+                                                    bool commandExecutor) {
+  auto record = std::make_unique<ExecutorRecord>();
+  record->info = info;
+  record->info.mutable_framework_id()->set_value(framework.id.value());
+  record->commandExecutor = commandExecutor;
+  record->containerId = randomUuidString();
+  SandboxId sandbox{agentId_, framework.id.value(), info.executor_id().value(), record->containerId};
+  record->directory = sandboxDirectory(flags_.workDir, sandbox);
+  std::error_code ec;
+  fs::create_directories(record->directory, ec);
+  if (ec) return Status::ioError("Failed to create sandbox " + record->directory + ": " + ec.message());
+  fs::path latest = fs::path(runsDirectory(flags_.workDir, sandbox)) / "latest";
+  fs::remove(latest, ec);
+  fs::create_directory_symlink(record->containerId, latest, ec);
+  if (ec) spdlog::warn("Failed to link {}: {}", latest.string(), ec.message());
+
+  SpawnOptions spawn;
+  if (commandExecutor) {
+    spawn.path = flags_.executorPath;
+    spawn.argv = {flags_.executorPath};
+  } else {
+    if (!info.has_command()) return Status::invalidArgument("Executor has no 'command'");
+    auto line = commandLine(info.command());
+    if (!line) return line.status();
+    spawn.path = line->first;
+    spawn.argv = line->second;
+  }
+  spawn.environment = mergedEnvironment(executorEnvironment(framework, *record));
+  spawn.workingDirectory = record->directory;
+  spawn.stdoutPath = record->directory + "/stdout";
+  spawn.stderrPath = record->directory + "/stderr";
+  spawn.grouping = SpawnOptions::Grouping::kNewSession;
+  auto pid = spawnProcess(spawn);
+  if (!pid) return pid.status();
+
+  ExecutorKey key{framework.id, ExecutorId(info.executor_id().value())};
+  record->pid = *pid;
+  record->launchedAt = clock_.now();
+  record->timer = std::make_unique<boost::asio::steady_timer>(io_);
+  record->timer->expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(flags_.executorRegistrationTimeout));
+  record->timer->async_wait([this, key](boost::system::error_code ec) {
+    if (!ec) onRegistrationTimeout(key);
+  });
+  children_[*pid] = key;
+  spdlog::info("Launched executor {} of framework {} as pid {} in {}", key.second.value(), key.first.value(), *pid,
+               record->directory);
+  ExecutorRecord* raw = record.get();
+  framework.executors[key.second] = std::move(record);
+  return raw;
+}
+
+void AgentDaemon::deliverTask(FrameworkRecord& framework, ExecutorRecord& executor, const v1::TaskInfo& task) {
+  if (!executor.subscribed()) {
+    executor.queuedTasks.push_back(task);
+    return;
+  }
+  v1::executor::Event event;
+  event.set_type(v1::executor::Event::LAUNCH);
+  *event.mutable_launch()->mutable_task() = task;
+  executor.launchedTasks.insert(TaskId(task.task_id().value()));
+  sendToExecutor(executor, event);
+  (void)framework;
+}
+
+void AgentDaemon::onRegistrationTimeout(const ExecutorKey& key) {
+  FrameworkRecord* fw = framework(key.first);
+  ExecutorRecord* executor = fw != nullptr ? fw->executor(key.second) : nullptr;
+  if (executor == nullptr || executor->state != ExecutorRecord::State::kLaunching) return;
+  spdlog::warn("Executor {} of framework {} did not subscribe within {}; destroying it", key.second.value(),
+               key.first.value(), formatDuration(flags_.executorRegistrationTimeout));
+  executor->state = ExecutorRecord::State::kTerminating;
+  executor->endReason = ExecutorRecord::EndReason::kRegistrationTimeout;
+  signalSession(executor->pid, SIGKILL);
+}
+
+void AgentDaemon::shutdownExecutor(FrameworkRecord& framework, ExecutorRecord& executor,
+                                   ExecutorRecord::EndReason reason) {
+  if (executor.state == ExecutorRecord::State::kTerminating) return;
+  const bool launching = executor.state == ExecutorRecord::State::kLaunching;
+  executor.state = ExecutorRecord::State::kTerminating;
+  executor.endReason = reason;
+  executor.timer->cancel();
+  spdlog::info("Shutting down executor {} of framework {}", executor.info.executor_id().value(),
+               framework.id.value());
+  if (launching) {
+    // Nothing runs under an executor that never subscribed.
+    signalSession(executor.pid, SIGKILL);
+    return;
+  }
+  if (executor.subscribed()) {
+    v1::executor::Event event;
+    event.set_type(v1::executor::Event::SHUTDOWN);
+    sendToExecutor(executor, event);
+  }
+  ExecutorKey key{framework.id, ExecutorId(executor.info.executor_id().value())};
+  executor.timer->expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(
+      gracePeriod(executor.info, flags_.executorShutdownGracePeriod)));
+  executor.timer->async_wait([this, key](boost::system::error_code ec) {
+    if (!ec) escalateShutdown(key);
+  });
+}
+
+// After the grace period: SIGTERM to the whole session, then SIGKILL.
+void AgentDaemon::escalateShutdown(const ExecutorKey& key) {
+  FrameworkRecord* fw = framework(key.first);
+  ExecutorRecord* executor = fw != nullptr ? fw->executor(key.second) : nullptr;
+  if (executor == nullptr || executor->pid <= 0) return;
+  if (executor->killSent) {
+    spdlog::warn("Executor {} outlived SIGTERM; sending SIGKILL", key.second.value());
+    signalSession(executor->pid, SIGKILL);
+    return;
+  }
+  spdlog::info("Executor {} did not exit within its grace period; sending SIGTERM", key.second.value());
+  executor->killSent = true;
+  signalSession(executor->pid, SIGTERM);
+  executor->timer->expires_after(kSigkillDelay);
+  executor->timer->async_wait([this, key](boost::system::error_code ec) {
+    if (!ec) escalateShutdown(key);
+  });
+}
+
+void AgentDaemon::watchChildren() {
+  childSignals_.async_wait([this](boost::system::error_code ec, int) {
+    if (ec) return;
+    int status = 0;
+    pid_t pid = 0;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+      auto child = children_.find(pid);
+      if (child == children_.end()) continue;
+      ExecutorKey key = child->second;
+      children_.erase(child);
+      FrameworkRecord* fw = framework(key.first);
+      ExecutorRecord* executor = fw != nullptr ? fw->executor(key.second) : nullptr;
+      if (executor != nullptr && executor->pid == pid) executorExited(*fw, *executor, status);
+    }
+    watchChildren();
+  });
+}
+
+void AgentDaemon::executorExited(FrameworkRecord& framework, ExecutorRecord& executor, int waitStatus) {
+  const std::string how = describeWaitStatus(waitStatus);
+  const ExecutorId executorId(executor.info.executor_id().value());
+  spdlog::info("Executor {} of framework {} {}", executorId.value(), framework.id.value(), how);
+  // Destroy the rest of the container: processes the executor left behind.
+  signalSession(executor.pid, SIGKILL);
+  executor.pid = -1;
+  executor.timer->cancel();
+  if (executor.stream) executor.stream->close();
+  executor.stream.reset();
+
+  v1::TaskState state = v1::TASK_FAILED;
+  v1::TaskStatus::Reason reason = v1::TaskStatus::REASON_EXECUTOR_TERMINATED;
+  std::string message = "Executor " + how;
+  if (executor.endReason == ExecutorRecord::EndReason::kRegistrationTimeout) {
+    reason = v1::TaskStatus::REASON_EXECUTOR_REGISTRATION_TIMEOUT;
+    message = "Executor did not subscribe within " + formatDuration(flags_.executorRegistrationTimeout);
+  } else if (executor.endReason == ExecutorRecord::EndReason::kShutdown) {
+    state = v1::TASK_KILLED;
+    message = "Executor was shut down and " + how;
+  }
+  std::vector<TaskId> orphans;
+  for (const auto& [taskId, task] : framework.tasks) {
+    if (executorOf(task) == executorId && !isTerminalTaskState(task.state())) orphans.push_back(taskId);
+  }
+  for (const TaskId& taskId : orphans) generateStatus(framework, taskId, state, reason, message);
+  // The master tracks custom executors only; command executors are the agent's business (as in Mesos).
+  if (!executor.commandExecutor && !framework.terminating) {
+    internal::AgentCall call;
+    call.set_type(internal::AgentCall::EXECUTOR_EXITED);
+    call.mutable_executor_exited()->mutable_framework_id()->set_value(framework.id.value());
+    call.mutable_executor_exited()->mutable_executor_id()->set_value(executorId.value());
+    call.mutable_executor_exited()->set_status(waitStatus);
+    sendToMaster(std::move(call));
+  }
+  framework.completedExecutors.push_back(CompletedExecutor{executor.info, executor.containerId, executor.directory});
+  while (framework.completedExecutors.size() > kMaxCompletedExecutorsPerFramework) {
+    framework.completedExecutors.pop_front();
+  }
+  const FrameworkId frameworkId = framework.id;
+  framework.executors.erase(executorId);  // `executor` is gone from here on
+  if (framework.terminating && framework.executors.empty()) {
+    removeFramework(frameworkId);
+  } else {
+    removeFrameworkIfIdle(frameworkId);
+  }
+}
+
+void AgentDaemon::sendToExecutor(ExecutorRecord& executor, const v1::executor::Event& event) {
+  if (!executor.stream) return;
+  executor.stream->write(encodeRecord(encodeMessage(executor.mediaType, event)));
+}
+
+void AgentDaemon::generateStatus(FrameworkRecord& framework, const TaskId& taskId, v1::TaskState state,
+                                 v1::TaskStatus::Reason reason, const std::string& message) {
+  v1::TaskStatus status;
+  status.mutable_task_id()->set_value(taskId.value());
+  status.set_state(state);
+  status.set_source(v1::TaskStatus::SOURCE_AGENT);
+  status.set_reason(reason);
+  status.set_message(message);
+  status.set_uuid(randomUuidBytes());
+  status.set_timestamp(toEpochSeconds(clock_.now()));
+  status.mutable_agent_id()->set_value(agentId_);
+  if (const v1::Task* task = framework.task(taskId)) {
+    if (task->has_executor_id()) *status.mutable_executor_id() = task->executor_id();
+    if (ExecutorRecord* executor = framework.executor(executorOf(*task))) {
+      status.mutable_container_status()->mutable_container_id()->set_value(executor->containerId);
+    }
+  }
+  spdlog::info("Task {} of framework {} is {}: {}", taskId.value(), framework.id.value(), v1::TaskState_Name(state),
+               message);
+  recordStatus(framework, status);
+}
+
+bool AgentDaemon::recordStatus(FrameworkRecord& framework, const v1::TaskStatus& status) {
+  v1::Task* task = framework.task(TaskId(status.task_id().value()));
+  if (!framework.terminating) {
+    // The master forgot a terminating framework: nobody would acknowledge.
+    if (statusUpdates_.add(framework.id, status) == StatusUpdateManager::AddResult::kDuplicate) return false;
+  }
+  if (task != nullptr) {
+    task->set_state(status.state());
+    auto* statuses = task->mutable_statuses();
+    *statuses->Add() = status;
+    if (statuses->size() > kMaxStatusesPerTask) statuses->DeleteSubrange(0, statuses->size() - kMaxStatusesPerTask);
+  }
+  flushStatusUpdates();
+  return true;
+}
+
+void AgentDaemon::completeTask(FrameworkRecord& framework, const TaskId& taskId) {
+  auto it = framework.tasks.find(taskId);
+  if (it == framework.tasks.end()) return;
+  framework.completedTasks.push_back(std::move(it->second));
+  framework.tasks.erase(it);
+  while (framework.completedTasks.size() > kMaxCompletedTasksPerFramework) framework.completedTasks.pop_front();
+}
+
+void AgentDaemon::removeFrameworkIfIdle(const FrameworkId& id) {
+  FrameworkRecord* fw = framework(id);
+  if (fw == nullptr || !fw->executors.empty() || !fw->tasks.empty() || statusUpdates_.hasPending(id)) return;
+  removeFramework(id);
+}
+
+void AgentDaemon::removeFramework(const FrameworkId& id) {
+  auto it = frameworks_.find(id);
+  if (it == frameworks_.end()) return;
+  FrameworkRecord& fw = *it->second;
+  spdlog::info("Removing framework {}", id.value());
+  CompletedFramework completed;
+  completed.info = fw.info;
+  completed.completedExecutors = std::move(fw.completedExecutors);
+  completed.completedTasks = std::move(fw.completedTasks);
+  for (auto& [taskId, task] : fw.tasks) {
+    if (!isTerminalTaskState(task.state())) task.set_state(v1::TASK_KILLED);
+    completed.completedTasks.push_back(std::move(task));
+  }
+  while (completed.completedTasks.size() > kMaxCompletedTasksPerFramework) completed.completedTasks.pop_front();
+  completedFrameworks_.push_back(std::move(completed));
+  while (completedFrameworks_.size() > kMaxCompletedFrameworks) completedFrameworks_.pop_front();
+  statusUpdates_.removeFramework(id);
+  frameworks_.erase(it);
+}
+
+}  // namespace mezzo::agent

@@ -1,0 +1,56 @@
+// Process launching and signalling for the agent's launcher and the command
+// executor. Processes are started with posix_spawn (never fork(): the agent's
+// heap may be large, see platform-notes.md), with every inherited descriptor
+// above stderr closed, default signal dispositions, an empty signal mask, an
+// optional working directory and stdout/stderr redirection, and either a new
+// session (executors: they outlive an agent restart, and the session id
+// names the whole container) or a new process group (tasks).
+//
+// Thread-safety: stateless functions.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "mezzo/common/status.hpp"
+#include "mezzo/v1/mesos.pb.h"
+
+namespace mezzo::agent {
+
+struct SpawnOptions {
+  enum class Grouping { kNewSession, kNewProcessGroup };
+
+  std::string path;               // executable; searched in PATH when it has no '/'
+  std::vector<std::string> argv;  // argv[0] included
+  std::vector<std::string> environment;  // "NAME=value"
+  std::string workingDirectory;          // empty = inherit
+  std::string stdoutPath;                // empty = inherit
+  std::string stderrPath;                // empty = inherit
+  Grouping grouping = Grouping::kNewProcessGroup;
+};
+
+Result<pid_t> spawnProcess(const SpawnOptions& options);
+
+// argv for a CommandInfo: shell -> {"/bin/sh", "-c", value}; otherwise the
+// arguments (argv[0] included, as in Mesos) or {value} when there are none.
+// The first element of the returned pair is the executable.
+Result<std::pair<std::string, std::vector<std::string>>> commandLine(const v1::CommandInfo& command);
+
+// This process's environment with `overrides` replacing or adding variables.
+std::vector<std::string> mergedEnvironment(const std::map<std::string, std::string>& overrides);
+
+// Sends `signal` to every process of session `sid` (found through /proc;
+// this reaches process groups the session leader created) and to the
+// process group `sid`. Returns how many processes were signalled.
+int signalSession(pid_t sid, int signal);
+
+// True if any process still belongs to session `sid` (zombies excluded).
+bool sessionAlive(pid_t sid);
+
+// "exited with status 3", "terminated with signal SIGKILL".
+std::string describeWaitStatus(int status);
+
+}  // namespace mezzo::agent

@@ -1,0 +1,237 @@
+#include "cli/local.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "cli/process.hpp"
+#include "mezzo/common/clock.hpp"
+#include "mezzo/net/http_client.hpp"
+
+namespace mezzo::cli {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+std::string agentResourcesFor(const std::string& resources, int index) {
+  std::string text = resources.empty() ? kDefaultAgentResources : resources;
+  if (text.find("ports") != std::string::npos || text.starts_with("[")) return text;
+  uint32_t begin = 31000 + static_cast<uint32_t>(index) * 1000;
+  if (!text.empty() && text.back() != ';') text += ';';
+  return text + "ports:[" + std::to_string(begin) + "-" + std::to_string(begin + 999) + "]";
+}
+
+namespace {
+
+// SIGINT/SIGTERM stay blocked while the cluster runs; they are taken with
+// sigtimedwait() so that a Ctrl-C always leads to an orderly shutdown.
+sigset_t stopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+// The signal received within `timeout`, or 0.
+int waitForSignal(milliseconds timeout) {
+  sigset_t set = stopSignals();
+  timespec wait{static_cast<time_t>(timeout.count() / 1000), static_cast<long>((timeout.count() % 1000) * 1000000)};
+  int signal = sigtimedwait(&set, nullptr, &wait);
+  return signal > 0 ? signal : 0;
+}
+
+nlohmann::json getJson(const net::Endpoint& endpoint, const std::string& path) {
+  net::ClientRequest request;
+  request.method = boost::beast::http::verb::get;
+  request.target = path;
+  request.timeout = milliseconds(2000);
+  auto response = net::httpRequestSync(endpoint, request);
+  if (!response || response->status != 200) return nullptr;
+  return nlohmann::json::parse(response->body, nullptr, false);
+}
+
+class LocalCluster {
+ public:
+  explicit LocalCluster(const LocalOptions& options) : options_(options) {}
+  ~LocalCluster() { stop(); }
+
+  Status start() {
+    binDir_ = selfExecutableDir();
+    for (const char* binary : {"mezzo-master", "mezzo-agent"}) {
+      if (::access((binDir_ + "/" + binary).c_str(), X_OK) != 0) {
+        return Status::notFound(std::string(binary) + " not found next to mezzo (in " + binDir_ + "); build it first");
+      }
+    }
+    if (Status status = makeWorkDir(); !status) return status;
+    masterPort_ = options_.port;
+    if (masterPort_ == 0) {
+      auto port = freePort();
+      if (!port) return port.status();
+      masterPort_ = *port;
+    } else if (!portAvailable(masterPort_)) {
+      return Status::unavailable("Port " + std::to_string(masterPort_) +
+                                 " is in use (another master?); pass --port 0 to pick a free one");
+    }
+    auto master = ChildProcess::spawn(binDir_ + "/mezzo-master",
+                                      {"--ip=127.0.0.1", "--port=" + std::to_string(masterPort_),
+                                       "--work_dir=" + workDir_ + "/master", "--log_level=" + options_.logLevel},
+                                      workDir_ + "/master.log");
+    if (!master) return master.status();
+    master_ = std::move(*master);
+    for (int i = 0; i < options_.agents; ++i) {
+      std::string name = "agent-" + std::to_string(i);
+      // --port=0: the agent binds a free port and advertises it (no race).
+      auto agent = ChildProcess::spawn(
+          binDir_ + "/mezzo-agent",
+          {"--master=" + masterAddress(), "--ip=127.0.0.1", "--port=0", "--work_dir=" + workDir_ + "/" + name,
+           "--resources=" + agentResourcesFor(options_.agentResources, i), "--log_level=" + options_.logLevel},
+          workDir_ + "/" + name + ".log");
+      if (!agent) return agent.status();
+      agents_.push_back(std::move(*agent));
+    }
+    return waitForAgents(std::chrono::seconds(20));
+  }
+
+  // The first daemon found dead, described with its last log lines.
+  std::optional<std::string> deadDaemon() {
+    if (master_ && !master_->running()) return describeDeath("mezzo-master", *master_);
+    for (size_t i = 0; i < agents_.size(); ++i) {
+      if (!agents_[i]->running()) return describeDeath("mezzo-agent " + std::to_string(i), *agents_[i]);
+    }
+    return std::nullopt;
+  }
+
+  void stop() {
+    for (auto it = agents_.rbegin(); it != agents_.rend(); ++it) (*it)->stop();
+    agents_.clear();
+    if (master_) master_->stop();
+    master_.reset();
+  }
+
+  // Removes a work dir we created (kept when `keep`).
+  void cleanUp(bool keep) {
+    if (createdWorkDir_ && !keep) {
+      std::error_code ignored;
+      fs::remove_all(workDir_, ignored);
+    } else {
+      std::cout << "Logs and sandboxes are in " << workDir_ << std::endl;
+    }
+  }
+
+  std::string masterAddress() const { return "127.0.0.1:" + std::to_string(masterPort_); }
+  const nlohmann::json& agentsJson() const { return agentsJson_; }
+  const std::string& workDir() const { return workDir_; }
+
+ private:
+  Status makeWorkDir() {
+    if (options_.workDir.empty()) {
+      std::string pattern = (fs::temp_directory_path() / "mezzo-local-XXXXXX").string();
+      if (::mkdtemp(pattern.data()) == nullptr) return Status::ioError("Cannot create a temporary directory");
+      workDir_ = pattern;
+      createdWorkDir_ = true;
+      return Status::ok();
+    }
+    std::error_code error;
+    fs::create_directories(options_.workDir, error);
+    if (error) return Status::ioError("Cannot create " + options_.workDir + ": " + error.message());
+    workDir_ = fs::absolute(options_.workDir).string();
+    return Status::ok();
+  }
+
+  Status waitForAgents(Duration timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    net::Endpoint master{"127.0.0.1", masterPort_};
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (auto dead = deadDaemon()) return Status::unavailable(*dead);
+      if (waitForSignal(milliseconds(0)) != 0) return Status::unavailable("Interrupted");
+      nlohmann::json agents = getJson(master, "/slaves");
+      if (agents.is_object() && agents["slaves"].is_array()) {
+        int active = 0;
+        for (const auto& agent : agents["slaves"]) active += agent.value("active", false) ? 1 : 0;
+        if (active >= options_.agents) {
+          agentsJson_ = agents["slaves"];
+          return Status::ok();
+        }
+      }
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    return Status::unavailable("Agents did not register with the master within " +
+                               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) +
+                               " s; see the logs in " + workDir_);
+  }
+
+  static std::string describeDeath(const std::string& name, ChildProcess& process) {
+    return name + " " + process.describeExit() + "; last lines of " + process.logFile() + ":\n" +
+           tailFile(process.logFile(), 15);
+  }
+
+  const LocalOptions& options_;
+  std::string binDir_;
+  std::string workDir_;
+  bool createdWorkDir_ = false;
+  uint16_t masterPort_ = 0;
+  std::unique_ptr<ChildProcess> master_;
+  std::vector<std::unique_ptr<ChildProcess>> agents_;
+  nlohmann::json agentsJson_;
+};
+
+void printCluster(const LocalCluster& cluster) {
+  std::cout << "Mezzo local cluster is up\n"
+            << "  master  http://" << cluster.masterAddress() << "\n";
+  for (const auto& agent : cluster.agentsJson()) {
+    std::cout << "  agent   http://" << agent.value("hostname", "") << ":" << agent.value("port", 0) << "  ("
+              << agent.value("id", "") << ")\n";
+  }
+  std::cout << "  work dir " << cluster.workDir() << std::endl;
+}
+
+}  // namespace
+
+int runLocal(const LocalOptions& options) {
+  if (options.agents < 0) {
+    std::cerr << "mezzo local: --agents must not be negative" << std::endl;
+    return 2;
+  }
+  sigset_t signals = stopSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  LocalCluster cluster(options);
+  if (Status started = cluster.start(); !started) {
+    std::cerr << "mezzo local: " << started.message() << std::endl;
+    cluster.stop();
+    cluster.cleanUp(/*keep=*/true);
+    return 1;
+  }
+  printCluster(cluster);
+
+  int exitCode = 0;
+  if (options.runSample) {
+    exitCode = runSample(cluster.masterAddress(), std::max(options.agents, 1));
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  } else {
+    std::cout << "Try:  mezzo run --master " << cluster.masterAddress() << " -- echo hello\n"
+              << "Press Ctrl-C to stop the cluster" << std::endl;
+    while (true) {
+      if (int signal = waitForSignal(milliseconds(250)); signal != 0) {
+        std::cout << "\nReceived " << strsignal(signal) << "; stopping the cluster" << std::endl;
+        break;
+      }
+      if (auto dead = cluster.deadDaemon()) {
+        std::cerr << "mezzo local: " << *dead << std::endl;
+        exitCode = 1;
+        break;
+      }
+    }
+  }
+  cluster.stop();
+  cluster.cleanUp(/*keep=*/exitCode != 0 || !options.workDir.empty());
+  return exitCode;
+}
+
+}  // namespace mezzo::cli

@@ -1,0 +1,165 @@
+// Agent behaviour seen through a real master and a wire-level scheduler:
+// sandboxes and the /files endpoints of a running task, the agent's /state,
+// updates the agent generates itself (executor exit, registration timeout,
+// kill before delivery), and retries of unacknowledged updates.
+#include <gtest/gtest.h>
+
+#include "harness/process.hpp"
+#include "harness/scheduler_session.hpp"
+
+namespace mezzo::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+v1::Offer takeOffer(SchedulerSession& session) {
+  auto event = session.waitForType(Event::OFFERS);
+  EXPECT_TRUE(event) << "no offer";
+  return event ? event->offers().offers(0) : v1::Offer();
+}
+
+// A task run by a custom executor whose command is `executorCommand`.
+v1::TaskInfo customExecutorTask(const std::string& id, const v1::Offer& offer, const std::string& executorCommand) {
+  v1::TaskInfo task = commandTask(id, offer, "unused");
+  task.clear_command();
+  v1::ExecutorInfo* executor = task.mutable_executor();
+  executor->mutable_executor_id()->set_value("exec-" + id);
+  executor->mutable_command()->set_value(executorCommand);
+  return task;
+}
+
+Call killCall(const std::string& taskId, const v1::Offer& offer) {
+  Call call;
+  call.set_type(Call::KILL);
+  call.mutable_kill()->mutable_task_id()->set_value(taskId);
+  *call.mutable_kill()->mutable_agent_id() = offer.agent_id();
+  return call;
+}
+
+net::Endpoint agentEndpoint(LocalCluster& cluster) { return net::Endpoint{"127.0.0.1", cluster.agentPort(0)}; }
+
+class AgentTasksTest : public ::testing::Test {
+ protected:
+  void start(ClusterOptions options = {}) {
+    cluster = std::make_unique<LocalCluster>(std::move(options));
+    session = std::make_unique<SchedulerSession>(cluster->master());
+    ASSERT_EQ(session->subscribe(subscribeCall("agent-tests", 0, {v1::FrameworkInfo::Capability::TASK_KILLING_STATE})),
+              200u);
+    ASSERT_TRUE(session->waitForType(Event::SUBSCRIBED));
+  }
+
+  std::unique_ptr<LocalCluster> cluster;
+  std::unique_ptr<SchedulerSession> session;
+};
+
+TEST_F(AgentTasksTest, SandboxOfARunningTaskIsServed) {
+  start();
+  v1::Offer offer = takeOffer(*session);
+  ASSERT_EQ(session->call(launchCall(offer, {commandTask("t1", offer, "echo hello-sandbox; sleep 30")}))->status, 202u);
+  auto statuses = session->followTask("t1", v1::TASK_RUNNING);
+  ASSERT_FALSE(statuses.empty());
+  ASSERT_EQ(statuses.back().state(), v1::TASK_RUNNING);
+
+  json state = getJson(agentEndpoint(*cluster), "/slave(1)/state");
+  ASSERT_EQ(state["frameworks"].size(), 1u);
+  json executor = state["frameworks"][0]["executors"][0];
+  EXPECT_EQ(executor["id"], "t1");
+  ASSERT_EQ(executor["tasks"].size(), 1u);
+  EXPECT_EQ(executor["tasks"][0]["state"], "TASK_RUNNING");
+  std::string directory = executor["directory"];
+
+  const std::string latest = "/frameworks/" + session->frameworkId() + "/executors/t1/runs/latest";
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        json read = getJson(agentEndpoint(*cluster), "/files/read?path=" + latest + "/stdout&offset=0");
+        return read.is_object() && read["data"] == "hello-sandbox\n";
+      },
+      5s));
+  json size = getJson(agentEndpoint(*cluster), "/files/read?path=" + directory + "/stdout&offset=-1");
+  EXPECT_EQ(size["offset"], 14);
+  EXPECT_EQ(size["data"], "");
+  json listing = getJson(agentEndpoint(*cluster), "/files/browse?path=" + latest);
+  std::set<std::string> names;
+  for (const json& entry : listing) names.insert(entry["path"].get<std::string>());
+  EXPECT_TRUE(names.contains(latest + "/stdout")) << listing.dump();
+  EXPECT_TRUE(names.contains(latest + "/stderr")) << listing.dump();
+  net::ClientRequest download;
+  download.method = boost::beast::http::verb::get;
+  download.target = "/files/download?path=" + latest + "/stdout";
+  auto file = net::httpRequestSync(agentEndpoint(*cluster), download);
+  ASSERT_TRUE(file);
+  EXPECT_EQ(file->status, 200u);
+  EXPECT_EQ(file->body, "hello-sandbox\n");
+
+  ASSERT_EQ(session->call(killCall("t1", offer))->status, 202u);
+  auto killed = session->followTask("t1", v1::TASK_KILLED);
+  ASSERT_FALSE(killed.empty());
+  EXPECT_EQ(killed.back().state(), v1::TASK_KILLED);
+}
+
+TEST_F(AgentTasksTest, CustomExecutorExitFailsItsTaskAndIsReported) {
+  start();
+  v1::Offer offer = takeOffer(*session);
+  ASSERT_EQ(session->call(launchCall(offer, {customExecutorTask("t2", offer, "exit 2")}))->status, 202u);
+  auto statuses = session->followTask("t2", v1::TASK_FAILED);
+  ASSERT_FALSE(statuses.empty());
+  const v1::TaskStatus& failed = statuses.back();
+  EXPECT_EQ(failed.state(), v1::TASK_FAILED);
+  EXPECT_EQ(failed.source(), v1::TaskStatus::SOURCE_AGENT);
+  EXPECT_EQ(failed.reason(), v1::TaskStatus::REASON_EXECUTOR_TERMINATED);
+  EXPECT_NE(failed.message().find("exited with status 2"), std::string::npos) << failed.message();
+  EXPECT_EQ(failed.uuid().size(), 16u);
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        for (const Event& event : session->eventsSoFar()) {
+          if (event.type() == Event::FAILURE && event.failure().executor_id().value() == "exec-t2") return true;
+        }
+        return false;
+      },
+      10s));
+}
+
+TEST_F(AgentTasksTest, KillBeforeTheExecutorSubscribesIsAnsweredByTheAgent) {
+  start();
+  v1::Offer offer = takeOffer(*session);
+  ASSERT_EQ(session->call(launchCall(offer, {customExecutorTask("t3", offer, "sleep 30")}))->status, 202u);
+  ASSERT_EQ(session->call(killCall("t3", offer))->status, 202u);
+  auto statuses = session->followTask("t3", v1::TASK_KILLED);
+  ASSERT_FALSE(statuses.empty());
+  EXPECT_EQ(statuses.back().state(), v1::TASK_KILLED);
+  EXPECT_EQ(statuses.back().source(), v1::TaskStatus::SOURCE_AGENT);
+  EXPECT_EQ(statuses.back().reason(), v1::TaskStatus::REASON_TASK_KILLED_DURING_LAUNCH);
+}
+
+TEST_F(AgentTasksTest, ExecutorThatNeverSubscribesTimesOut) {
+  start(ClusterOptions().withAgentFlag("--executor_registration_timeout=1secs"));
+  v1::Offer offer = takeOffer(*session);
+  ASSERT_EQ(session->call(launchCall(offer, {customExecutorTask("t4", offer, "sleep 30")}))->status, 202u);
+  auto statuses = session->followTask("t4", v1::TASK_FAILED);
+  ASSERT_FALSE(statuses.empty());
+  EXPECT_EQ(statuses.back().state(), v1::TASK_FAILED);
+  EXPECT_EQ(statuses.back().reason(), v1::TaskStatus::REASON_EXECUTOR_REGISTRATION_TIMEOUT);
+}
+
+TEST_F(AgentTasksTest, UnacknowledgedUpdatesAreRetriedInOrder) {
+  start(ClusterOptions().withAgentFlag("--status_update_retry_interval=300ms"));
+  v1::Offer offer = takeOffer(*session);
+  ASSERT_EQ(session->call(launchCall(offer, {commandTask("t5", offer, "sleep 30")}))->status, 202u);
+  auto first = session->waitForUpdate("t5");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->state(), v1::TASK_STARTING);
+  // Not acknowledged: the same update comes again, and RUNNING waits behind it.
+  auto retry = session->waitForUpdate("t5", 5s);
+  ASSERT_TRUE(retry);
+  EXPECT_EQ(retry->state(), v1::TASK_STARTING);
+  EXPECT_EQ(retry->uuid(), first->uuid());
+  ASSERT_TRUE(session->acknowledge(*retry));
+  auto statuses = session->followTask("t5", v1::TASK_RUNNING);
+  ASSERT_FALSE(statuses.empty());
+  for (const auto& status : statuses) EXPECT_NE(status.state(), v1::TASK_STAGING);
+  EXPECT_EQ(statuses.back().state(), v1::TASK_RUNNING);
+}
+
+}  // namespace
+}  // namespace mezzo::testing
