@@ -13,22 +13,6 @@ namespace mezzo::client {
 namespace asio = boost::asio;
 using Event = v1::scheduler::Event;
 
-bool isTerminalState(v1::TaskState state) {
-  switch (state) {
-    case v1::TASK_FINISHED:
-    case v1::TASK_FAILED:
-    case v1::TASK_KILLED:
-    case v1::TASK_ERROR:
-    case v1::TASK_LOST:
-    case v1::TASK_DROPPED:
-    case v1::TASK_GONE:
-    case v1::TASK_GONE_BY_OPERATOR:
-      return true;
-    default:
-      return false;
-  }
-}
-
 Scheduler::Impl::Impl(asio::io_context& io, SchedulerOptions options, SchedulerCallbacks callbacks)
     : io_(io),
       options_(std::move(options)),

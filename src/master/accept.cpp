@@ -198,7 +198,18 @@ void MasterCore::launchTask(FrameworkRecord& framework, AgentRecord& agent, cons
   internal::AgentEvent event;
   event.set_type(internal::AgentEvent::RUN_TASK);
   *event.mutable_run_task()->mutable_framework_info() = framework.info;
-  *event.mutable_run_task()->mutable_task() = info;
+  v1::TaskInfo* sent = event.mutable_run_task()->mutable_task();
+  *sent = info;
+  // As the Mesos master does, resources of frameworks that do not echo
+  // allocation_info get the offer's role before they reach the agent.
+  const std::string& role = resources.entries().front().allocationRole;
+  auto addRole = [&](google::protobuf::RepeatedPtrField<v1::Resource>* list) {
+    for (v1::Resource& resource : *list) {
+      if (!resource.has_allocation_info()) resource.mutable_allocation_info()->set_role(role);
+    }
+  };
+  addRole(sent->mutable_resources());
+  if (sent->has_executor()) addRole(sent->mutable_executor()->mutable_resources());
   spdlog::info("Launching task {} of framework {} on agent {} with {}", taskId.value(), framework.id.value(),
                agent.id.value(), resources.toString());
   sendToAgent(agent, std::move(event));

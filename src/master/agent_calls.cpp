@@ -99,7 +99,9 @@ void MasterCore::adoptAgentTasks(AgentRecord& agent, const internal::AgentCall::
       record->id = frameworkId;
       record->info = *info->second;
       record->registeredTime = now;
-      record->failoverDeadline = now + secondsToDuration(std::max(0.0, info->second->failover_timeout()));
+      // Recovered frameworks wait for their scheduler without a failover
+      // timer (as in Mesos); the timer starts if it subscribes and leaves.
+      record->recovered = true;
       for (const auto& capability : info->second->capabilities()) record->capabilities.insert(capability.type());
       record->roles = record->hasCapability(v1::FrameworkInfo::Capability::MULTI_ROLE)
                           ? std::set<std::string>(info->second->roles().begin(), info->second->roles().end())

@@ -111,6 +111,7 @@ Result<FrameworkId> MasterCore::subscribe(const Call& call, const std::string& s
   for (const auto& capability : info.capabilities()) framework->capabilities.insert(capability.type());
   framework->connected = true;
   framework->active = true;
+  framework->recovered = false;
   framework->failoverDeadline.reset();
   framework->streamId = streamId;
   framework->nextHeartbeat = now + options_.heartbeatInterval;

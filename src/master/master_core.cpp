@@ -4,22 +4,6 @@
 
 namespace mezzo::master {
 
-bool isTerminalState(v1::TaskState state) {
-  switch (state) {
-    case v1::TASK_FINISHED:
-    case v1::TASK_FAILED:
-    case v1::TASK_KILLED:
-    case v1::TASK_ERROR:
-    case v1::TASK_LOST:
-    case v1::TASK_DROPPED:
-    case v1::TASK_GONE:
-    case v1::TASK_GONE_BY_OPERATOR:
-      return true;
-    default:
-      return false;
-  }
-}
-
 std::optional<v1::TaskStatus> adaptStatusForFramework(const FrameworkRecord& framework, v1::TaskStatus status) {
   if (status.state() == v1::TASK_KILLING &&
       !framework.hasCapability(v1::FrameworkInfo::Capability::TASK_KILLING_STATE)) {

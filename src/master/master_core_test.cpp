@@ -147,6 +147,9 @@ TEST_F(MasterCoreTest, LaunchesTaskAndForwardsUpdatesUntilAcknowledged) {
   ASSERT_EQ(agentEvents.size(), 1u);
   EXPECT_EQ(agentEvents[0].type(), internal::AgentEvent::RUN_TASK);
   EXPECT_EQ(agentEvents[0].run_task().task().task_id().value(), "t1");
+  for (const auto& resource : agentEvents[0].run_task().task().resources()) {
+    EXPECT_EQ(resource.allocation_info().role(), "*") << "the master adds the offer's role";
+  }
 
   // The agent reports TASK_FINISHED with a uuid: forwarded, resources freed.
   internal::AgentCall update;
@@ -316,6 +319,40 @@ TEST_F(MasterCoreTest, DeclineFiltersTheAgentForThatFramework) {
   now_ = at(61);
   core_->allocate(now_);
   EXPECT_EQ(drainEvents("s1").size(), 1u);
+}
+
+TEST_F(MasterCoreTest, FrameworksRecoveredFromAgentsWaitForTheirScheduler) {
+  // A master that lost its state learns a framework and its task from a
+  // re-registering agent; the framework (failover_timeout 0) is kept until
+  // its scheduler re-subscribes.
+  internal::AgentCall call;
+  call.set_protocol_version(internal::PROTOCOL_VERSION_CURRENT);
+  call.set_type(internal::AgentCall::REGISTER);
+  auto* reg = call.mutable_register_();
+  reg->mutable_agent_info()->set_hostname("host1");
+  reg->mutable_agent_info()->mutable_id()->set_value("old-S3");
+  Resources::parse("cpus:2;mem:1024")->toProto(reg->mutable_agent_info()->mutable_resources());
+  auto* info = reg->add_frameworks();
+  info->set_user("u");
+  info->set_name("survivor");
+  info->mutable_id()->set_value("old-0007");
+  auto* task = reg->add_tasks();
+  task->set_name("t");
+  task->mutable_task_id()->set_value("t");
+  task->mutable_framework_id()->set_value("old-0007");
+  task->mutable_agent_id()->set_value("old-S3");
+  task->set_state(v1::TASK_RUNNING);
+  Resources::parse("cpus:1")->withAllocationRole("*").toProto(task->mutable_resources());
+  ASSERT_TRUE(core_->registerAgent(call, "agent-stream", now_).isOk());
+  now_ = at(1000);
+  core_->tick(now_);
+  ASSERT_TRUE(core_->frameworks().contains(FrameworkId("old-0007")));
+  EXPECT_TRUE(core_->frameworks().at(FrameworkId("old-0007"))->recovered);
+  EXPECT_DOUBLE_EQ(core_->allocator().allocated(AgentId("old-S3")).cpus(), 1);
+
+  subscribe("s1", 0, FrameworkId("old-0007"));
+  EXPECT_FALSE(core_->frameworks().at(FrameworkId("old-0007"))->recovered);
+  EXPECT_EQ(core_->frameworks().at(FrameworkId("old-0007"))->tasks.size(), 1u);
 }
 
 }  // namespace

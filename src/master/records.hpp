@@ -16,6 +16,7 @@
 #include "mezzo/common/clock.hpp"
 #include "mezzo/common/ids.hpp"
 #include "mezzo/common/resources.hpp"
+#include "mezzo/common/task_states.hpp"
 #include "mezzo/v1/mesos.pb.h"
 
 namespace mezzo::master {
@@ -33,6 +34,7 @@ struct FrameworkRecord {
   std::set<v1::FrameworkInfo::Capability::Type> capabilities;
   bool connected = false;   // a subscription stream is open
   bool active = false;      // connected and receiving offers
+  bool recovered = false;   // learnt from a re-registering agent, scheduler not back yet
   std::string streamId;     // current subscription stream, empty when disconnected
   TimePoint registeredTime{};
   std::optional<TimePoint> reregisteredTime;
@@ -80,6 +82,6 @@ struct OfferRecord {
   TimePoint created{};
 };
 
-bool isTerminalState(v1::TaskState state);
+using mezzo::isTerminalState;
 
 }  // namespace mezzo::master

@@ -69,7 +69,7 @@ json frameworkJson(const FrameworkRecord& framework, const MasterCore& core) {
   out["checkpoint"] = info.checkpoint();
   out["active"] = framework.active;
   out["connected"] = framework.connected;
-  out["recovered"] = false;
+  out["recovered"] = framework.recovered;
   out["registered_time"] = seconds(framework.registeredTime);
   out["reregistered_time"] = seconds(framework.reregisteredTime.value_or(framework.registeredTime));
   out["unregistered_time"] = 0;

@@ -37,6 +37,7 @@
 #include "mezzo/common/clock.hpp"
 #include "mezzo/common/codec.hpp"
 #include "mezzo/common/status.hpp"
+#include "mezzo/common/task_states.hpp"
 #include "mezzo/net/http_client.hpp"
 #include "mezzo/v1/scheduler/scheduler.pb.h"
 
@@ -79,9 +80,8 @@ struct SchedulerCallbacks {
   std::function<void(v1::scheduler::Call::Type type, const Status& status)> onCallFailed;
 };
 
-// True for the terminal task states (TASK_FINISHED, _FAILED, _KILLED,
-// _ERROR, _LOST, _DROPPED, _GONE, _GONE_BY_OPERATOR).
-bool isTerminalState(v1::TaskState state);
+// True for the terminal task states (see mezzo/common/task_states.hpp).
+using mezzo::isTerminalState;
 
 class Scheduler {
  public:
