@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/agent_daemon.hpp"
+#include "mezzo/net/api_request.hpp"
 
 namespace mezzo::agent {
 
@@ -16,36 +17,11 @@ namespace {
 using Call = v1::executor::Call;
 using Event = v1::executor::Event;
 
-std::string headerValue(const net::Request& request, http::field field) {
-  auto it = request.find(field);
-  return it == request.end() ? std::string() : std::string(it->value());
-}
-
-std::string joinedAccept(const net::Request& request) {
-  std::string joined;
-  for (auto it = request.find(http::field::accept); it != request.end() && it->name() == http::field::accept; ++it) {
-    if (!joined.empty()) joined += ",";
-    joined += std::string(it->value());
-  }
-  return joined;
-}
-
 }  // namespace
 
 void AgentDaemon::handleExecutorApi(net::Request&& request, net::Responder responder) {
-  if (request.method() != http::verb::post) {
-    net::Response response = net::Response::text(405, "Expecting a POST request");
-    response.headers.emplace_back("Allow", "POST");
-    return responder.respond(std::move(response));
-  }
-  if (request.find(http::field::content_type) == request.end()) {
-    return responder.respond(net::Response::text(400, "Expecting 'Content-Type' to be present"));
-  }
-  auto contentType = parseContentType(headerValue(request, http::field::content_type));
-  if (!contentType) {
-    return responder.respond(
-        net::Response::text(415, "Expecting 'Content-Type' of application/json or application/x-protobuf"));
-  }
+  auto contentType = net::checkApiPost(request, responder);
+  if (!contentType) return;
   Call call;
   Status decoded = decodeMessage(*contentType, request.body(), &call);
   if (!decoded) return responder.respond(net::Response::text(400, "Failed to parse body: " + decoded.message()));
@@ -62,11 +38,8 @@ void AgentDaemon::handleExecutorApi(net::Request&& request, net::Responder respo
   }
 
   if (call.type() == Call::SUBSCRIBE) {
-    auto accept = negotiateAccept(joinedAccept(request));
-    if (!accept) {
-      return responder.respond(
-          net::Response::text(406, "Expecting 'Accept' to allow application/json or application/x-protobuf"));
-    }
+    auto accept = net::checkAccept(request, responder);
+    if (!accept) return;
     return executorSubscribe(*fw, *executor, call, *accept, responder);
   }
   if (!executor->subscribedOnce) return responder.respond(net::Response::text(403, "Executor is not subscribed"));

@@ -4,62 +4,19 @@
 #include <spdlog/spdlog.h>
 
 #include "master/master_daemon.hpp"
+#include "mezzo/net/api_request.hpp"
 
 namespace mezzo::master {
 
 namespace http = boost::beast::http;
 
-namespace {
-
-unsigned httpStatusFor(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kPermissionDenied: return 403;
-    case StatusCode::kUnavailable: return 503;
-    case StatusCode::kInternal: return 500;
-    default: return 400;
-  }
-}
-
-std::string headerValue(const net::Request& request, std::string_view name) {
-  auto it = request.find(boost::beast::string_view(name.data(), name.size()));
-  return it == request.end() ? std::string() : std::string(it->value());
-}
-
-// Common checks of every v1 POST endpoint; on failure answers and returns nullopt.
-std::optional<MediaType> checkPostAndContentType(const net::Request& request, net::Responder& responder) {
-  if (request.method() != http::verb::post) {
-    net::Response response = net::Response::text(405, "Expecting a POST request");
-    response.headers.emplace_back("Allow", "POST");
-    responder.respond(std::move(response));
-    return std::nullopt;
-  }
-  if (request.find(http::field::content_type) == request.end()) {
-    responder.respond(net::Response::text(400, "Expecting 'Content-Type' to be present"));
-    return std::nullopt;
-  }
-  auto contentType = parseContentType(headerValue(request, "Content-Type"));
-  if (!contentType) {
-    responder.respond(net::Response::text(
-        415, "Expecting 'Content-Type' of application/json or application/x-protobuf"));
-    return std::nullopt;
-  }
-  return contentType;
-}
-
-// Accept may appear more than once; all values count.
-std::string joinedAccept(const net::Request& request) {
-  std::string joined;
-  for (auto it = request.find(http::field::accept); it != request.end() && it->name() == http::field::accept; ++it) {
-    if (!joined.empty()) joined += ",";
-    joined += std::string(it->value());
-  }
-  return joined;
-}
-
-}  // namespace
+using net::checkAccept;
+using net::checkApiPost;
+using net::headerValue;
+using net::httpStatusFor;
 
 void MasterDaemon::handleScheduler(net::Request&& request, net::Responder responder) {
-  auto contentType = checkPostAndContentType(request, responder);
+  auto contentType = checkApiPost(request, responder);
   if (!contentType) return;
   v1::scheduler::Call call;
   Status decoded = decodeMessage(*contentType, request.body(), &call);
@@ -68,11 +25,8 @@ void MasterDaemon::handleScheduler(net::Request&& request, net::Responder respon
   std::string streamHeader = headerValue(request, "Mesos-Stream-Id");
 
   if (call.type() == v1::scheduler::Call::SUBSCRIBE) {
-    auto accept = negotiateAccept(joinedAccept(request));
-    if (!accept) {
-      return responder.respond(
-          net::Response::text(406, "Expecting 'Accept' to allow application/json or application/x-protobuf"));
-    }
+    auto accept = checkAccept(request, responder);
+    if (!accept) return;
     if (!streamHeader.empty()) {
       return responder.respond(
           net::Response::text(400, "Subscribe calls should not include the 'Mesos-Stream-Id' header"));
@@ -105,7 +59,7 @@ void MasterDaemon::handleScheduler(net::Request&& request, net::Responder respon
 }
 
 void MasterDaemon::handleAgentProtocol(net::Request&& request, net::Responder responder) {
-  auto contentType = checkPostAndContentType(request, responder);
+  auto contentType = checkApiPost(request, responder);
   if (!contentType) return;
   internal::AgentCall call;
   Status decoded = decodeMessage(*contentType, request.body(), &call);
