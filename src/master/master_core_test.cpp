@@ -321,6 +321,44 @@ TEST_F(MasterCoreTest, DeclineFiltersTheAgentForThatFramework) {
   EXPECT_EQ(drainEvents("s1").size(), 1u);
 }
 
+TEST_F(MasterCoreTest, HeartbeatsEveryIntervalOnConnectedStreams) {
+  subscribe("s1");
+  drainEvents("s1");
+  now_ = at(14.9);
+  core_->tick(now_);
+  EXPECT_TRUE(drainEvents("s1").empty());
+  now_ = at(15);
+  core_->tick(now_);
+  auto events = drainEvents("s1");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type(), Event::HEARTBEAT);
+  now_ = at(30);
+  core_->tick(now_);
+  EXPECT_EQ(drainEvents("s1").size(), 1u);
+}
+
+TEST_F(MasterCoreTest, OfferTimeoutRescindsAndReoffers) {
+  MasterOptions options = core_->options();
+  options.offerTimeout = std::chrono::seconds(10);
+  core_ = std::make_unique<MasterCore>(options, at(0));
+  registerAgent("cpus:2;mem:1024");
+  subscribe("s1");
+  v1::Offer offer = firstOffer("s1");
+  now_ = at(9);
+  core_->tick(now_);
+  EXPECT_TRUE(drainEvents("s1").empty());
+  now_ = at(10);
+  core_->tick(now_);
+  auto events = drainEvents("s1");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type(), Event::RESCIND);
+  EXPECT_EQ(events[0].rescind().offer_id().value(), offer.id().value());
+  EXPECT_TRUE(core_->offers().empty());
+  EXPECT_TRUE(core_->allocationWanted());
+  v1::Offer again = firstOffer("s1");
+  EXPECT_NE(again.id().value(), offer.id().value());
+}
+
 TEST_F(MasterCoreTest, FrameworksRecoveredFromAgentsWaitForTheirScheduler) {
   // A master that lost its state learns a framework and its task from a
   // re-registering agent; the framework (failover_timeout 0) is kept until
