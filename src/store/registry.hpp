@@ -1,0 +1,79 @@
+// The master's registry: the durable part of the master's state.
+//
+// RegistryState is the state itself (admitted, unreachable and gone agents,
+// role weights) with a pure apply() of one RegistryOperation that validates
+// before changing anything: an operation that does not fit the state (admit
+// an id twice, revive a gone agent) is refused with kFailedPrecondition and
+// leaves the state untouched.
+//
+// RegistryStore is where operations are made durable: recover() once at
+// start-up, then append() per operation (on OK it survives a crash) and
+// compact() now and then to replace the log with a snapshot. Backends:
+// in-memory (tests) and SQLite (a file in the master's work dir, the default).
+// ZooKeeper comes with high availability.
+//
+// Thread-safety: RegistryState is a value. A RegistryStore is used by one
+// thread at a time (the master's registrar thread); it is not synchronised.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "mezzo/common/clock.hpp"
+#include "mezzo/common/ids.hpp"
+#include "mezzo/common/status.hpp"
+#include "mezzo/internal/registry.pb.h"
+
+namespace mezzo::store {
+
+class RegistryState {
+ public:
+  struct Unreachable {
+    v1::AgentInfo info;
+    TimePoint since{};
+  };
+
+  Status apply(const internal::RegistryOperation& operation);
+
+  internal::RegistrySnapshot toSnapshot() const;
+  static Result<RegistryState> fromSnapshot(const internal::RegistrySnapshot& snapshot);
+
+  const std::map<AgentId, v1::AgentInfo>& admitted() const { return admitted_; }
+  const std::map<AgentId, Unreachable>& unreachable() const { return unreachable_; }
+  const std::map<AgentId, TimePoint>& gone() const { return gone_; }
+  const std::map<std::string, double>& weights() const { return weights_; }
+  bool operator==(const RegistryState& other) const;
+
+ private:
+  std::map<AgentId, v1::AgentInfo> admitted_;
+  std::map<AgentId, Unreachable> unreachable_;
+  std::map<AgentId, TimePoint> gone_;
+  std::map<std::string, double> weights_;
+};
+
+class RegistryStore {
+ public:
+  virtual ~RegistryStore() = default;
+  virtual Result<RegistryState> recover() = 0;
+  virtual Status append(const internal::RegistryOperation& operation) = 0;
+  virtual Status compact(const RegistryState& state) = 0;
+  // Operations appended since the last compaction (for deciding when to compact).
+  virtual size_t logLength() const = 0;
+  virtual std::string name() const = 0;
+};
+
+std::unique_ptr<RegistryStore> makeInMemoryRegistryStore();
+// Opens (creating if needed) the SQLite registry at `path`.
+Result<std::unique_ptr<RegistryStore>> openSqliteRegistryStore(const std::string& path);
+
+// Operation builders.
+internal::RegistryOperation admitAgent(const v1::AgentInfo& info);
+internal::RegistryOperation updateAgent(const v1::AgentInfo& info);
+internal::RegistryOperation markAgentUnreachable(const AgentId& agent, TimePoint when);
+internal::RegistryOperation markAgentReachable(const v1::AgentInfo& info);
+internal::RegistryOperation markAgentGone(const AgentId& agent, TimePoint when);
+internal::RegistryOperation removeAgent(const AgentId& agent);
+internal::RegistryOperation updateWeights(const std::map<std::string, double>& weights);
+
+}  // namespace mezzo::store

@@ -1,0 +1,149 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include <unistd.h>
+
+#include "store/registry.hpp"
+
+namespace mezzo::store {
+namespace {
+
+TimePoint at(int seconds) { return TimePoint(std::chrono::seconds(1'700'000'000 + seconds)); }
+
+v1::AgentInfo agent(const std::string& id, const std::string& host = "host") {
+  v1::AgentInfo info;
+  info.set_hostname(host);
+  info.mutable_id()->set_value(id);
+  return info;
+}
+
+TEST(RegistryState, AdmitsOnceAndTracksReachability) {
+  RegistryState state;
+  ASSERT_TRUE(state.apply(admitAgent(agent("a1"))));
+  EXPECT_EQ(state.apply(admitAgent(agent("a1"))).code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(state.apply(markAgentUnreachable(AgentId("a1"), at(5))));
+  EXPECT_FALSE(state.admitted().contains(AgentId("a1")));
+  EXPECT_EQ(state.unreachable().at(AgentId("a1")).since, at(5));
+  ASSERT_TRUE(state.apply(markAgentReachable(agent("a1", "newhost"))));
+  EXPECT_EQ(state.admitted().at(AgentId("a1")).hostname(), "newhost");
+  ASSERT_TRUE(state.apply(markAgentGone(AgentId("a1"), at(9))));
+  EXPECT_FALSE(state.apply(admitAgent(agent("a1"))).isOk()) << "gone is final";
+  EXPECT_FALSE(state.apply(markAgentReachable(agent("a1"))).isOk());
+  EXPECT_TRUE(state.gone().contains(AgentId("a1")));
+}
+
+TEST(RegistryState, RefusedOperationsChangeNothing) {
+  RegistryState state;
+  ASSERT_TRUE(state.apply(admitAgent(agent("a1"))));
+  ASSERT_TRUE(state.apply(updateWeights({{"eng", 2}})));
+  RegistryState before = state;
+  EXPECT_FALSE(state.apply(markAgentUnreachable(AgentId("nope"), at(1))).isOk());
+  EXPECT_FALSE(state.apply(updateWeights({{"ops", 3}, {"bad", -1}})).isOk());
+  EXPECT_FALSE(state.apply(internal::RegistryOperation()).isOk());
+  EXPECT_FALSE(state.apply(removeAgent(AgentId("nope"))).isOk());
+  EXPECT_TRUE(state == before);
+  EXPECT_FALSE(state.weights().contains("ops"));
+}
+
+TEST(RegistryState, SnapshotRoundTrips) {
+  RegistryState state;
+  ASSERT_TRUE(state.apply(admitAgent(agent("a1"))));
+  ASSERT_TRUE(state.apply(admitAgent(agent("a2"))));
+  ASSERT_TRUE(state.apply(markAgentUnreachable(AgentId("a2"), at(3))));
+  ASSERT_TRUE(state.apply(admitAgent(agent("a3"))));
+  ASSERT_TRUE(state.apply(markAgentGone(AgentId("a3"), at(4))));
+  ASSERT_TRUE(state.apply(updateWeights({{"eng", 2}, {"ops", 0.5}})));
+  auto restored = RegistryState::fromSnapshot(state.toSnapshot());
+  ASSERT_TRUE(restored.isOk());
+  EXPECT_TRUE(*restored == state);
+}
+
+// Each backend replays what was appended, across compactions and reopening.
+class RegistryStoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("mezzo-registry-" + std::to_string(::getpid()) + "-" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    store_ = open();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::unique_ptr<RegistryStore> open() {
+    if (GetParam() == "in_memory") return makeInMemoryRegistryStore();
+    auto store = openSqliteRegistryStore((dir_ / "registry.sqlite").string());
+    EXPECT_TRUE(store.isOk()) << store.error();
+    return std::move(*store);
+  }
+  bool durable() const { return GetParam() != "in_memory"; }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<RegistryStore> store_;
+};
+
+TEST_P(RegistryStoreTest, EmptyStoreRecoversEmptyState) {
+  auto state = store_->recover();
+  ASSERT_TRUE(state.isOk()) << state.error();
+  EXPECT_TRUE(state->admitted().empty());
+  EXPECT_EQ(store_->logLength(), 0u);
+}
+
+TEST_P(RegistryStoreTest, RandomOperationsReplayExactly) {
+  std::mt19937 rng(7);
+  RegistryState expected;
+  for (int step = 0; step < 300; ++step) {
+    std::string id = "a" + std::to_string(rng() % 20);
+    internal::RegistryOperation operation;
+    switch (rng() % 6) {
+      case 0: operation = admitAgent(agent(id)); break;
+      case 1: operation = markAgentUnreachable(AgentId(id), at(step)); break;
+      case 2: operation = markAgentReachable(agent(id, "back")); break;
+      case 3: operation = markAgentGone(AgentId(id), at(step)); break;
+      case 4: operation = removeAgent(AgentId(id)); break;
+      default: operation = updateWeights({{"role" + std::to_string(rng() % 3), 1.0 + rng() % 4}}); break;
+    }
+    // The master appends only what applies to its state.
+    if (!expected.apply(operation)) continue;
+    ASSERT_TRUE(store_->append(operation));
+    if (rng() % 50 == 0) {
+      ASSERT_TRUE(store_->compact(expected));
+    }
+    if (durable() && rng() % 40 == 0) {
+      store_ = open();  // close and reopen the file
+    }
+  }
+  auto recovered = store_->recover();
+  ASSERT_TRUE(recovered.isOk()) << recovered.error();
+  EXPECT_TRUE(*recovered == expected);
+  EXPECT_FALSE(expected.admitted().empty() && expected.gone().empty());
+}
+
+TEST_P(RegistryStoreTest, CompactionEmptiesTheLog) {
+  RegistryState state;
+  for (int i = 0; i < 5; ++i) {
+    auto operation = admitAgent(agent("a" + std::to_string(i)));
+    ASSERT_TRUE(state.apply(operation));
+    ASSERT_TRUE(store_->append(operation));
+  }
+  EXPECT_EQ(store_->logLength(), 5u);
+  ASSERT_TRUE(store_->compact(state));
+  EXPECT_EQ(store_->logLength(), 0u);
+  auto recovered = store_->recover();
+  ASSERT_TRUE(recovered.isOk());
+  EXPECT_EQ(recovered->admitted().size(), 5u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RegistryStoreTest, ::testing::Values("in_memory", "sqlite"));
+
+TEST(SqliteRegistryStore, UnopenablePathIsAnError) {
+  auto store = openSqliteRegistryStore("/nonexistent-dir/for/sure/registry.sqlite");
+  EXPECT_FALSE(store.isOk());
+}
+
+}  // namespace
+}  // namespace mezzo::store
