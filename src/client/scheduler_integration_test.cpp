@@ -41,6 +41,7 @@ class MasterProcess {
     const char* dir = std::getenv("MEZZO_BIN_DIR");
     std::string binary = std::string(dir ? dir : ".") + "/mezzo-master";
     std::vector<std::string> args = {binary, "--ip=127.0.0.1", "--port=" + std::to_string(port), "--log_level=warn",
+                                     "--registry=in_memory",
                                      "--heartbeat_interval=1secs"};
     std::vector<char*> argv;
     for (std::string& arg : args) argv.push_back(arg.data());

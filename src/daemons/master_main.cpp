@@ -18,7 +18,9 @@ int main(int argc, char** argv) {
   app.add_option("--ip", flags.ip, "IP address to listen on")->capture_default_str();
   app.add_option("--port", flags.port, "Port to listen on")->capture_default_str();
   app.add_option("--hostname", flags.hostname, "Hostname advertised to frameworks and agents (default: --ip)");
-  app.add_option("--work_dir", flags.workDir, "Directory for the master's persistent state");
+  app.add_option("--work_dir", flags.workDir, "Directory for the master's persistent state (the registry)");
+  app.add_option("--registry", flags.registry, "Where the registry is kept: sqlite (in --work_dir) or in_memory")
+      ->capture_default_str();
   app.add_option("--allocation_interval", allocationInterval, "Time between full allocation cycles")
       ->capture_default_str();
   app.add_option("--offer_timeout", offerTimeout, "Rescind offers not answered within this time (default: never)");

@@ -20,6 +20,25 @@ Result<AgentId> MasterCore::registerAgent(const internal::AgentCall& call, const
   if (reg.agent_info().hostname().empty()) return Status::invalidArgument("Agent hostname must not be empty");
 
   AgentId id = reg.agent_info().has_id() ? AgentId(reg.agent_info().id().value()) : ids_.nextAgentId();
+  if (registry_.gone().contains(id)) {
+    return Status::permissionDenied("Agent " + id.value() + " has been marked gone");
+  }
+  if (!registry_.admitted().contains(id)) {
+    // Admitted (persisted) before it is told it registered.
+    v1::AgentInfo info = reg.agent_info();
+    info.mutable_id()->set_value(id.value());
+    uint64_t ticket = persist(store::admitAgent(info));
+    pendingAdmissions_[ticket] = PendingAdmission{call, id, streamId};
+    agentStreams_[streamId] = id;
+    return id;
+  }
+  completeRegistration(call, id, *total, streamId, now);
+  return id;
+}
+
+void MasterCore::completeRegistration(const internal::AgentCall& call, const AgentId& id, const Resources& total,
+                                      const std::string& streamId, TimePoint now) {
+  const internal::AgentCall::Register& reg = call.register_();
   auto existing = agents_.find(id);
   AgentRecord* agent = nullptr;
   if (existing != agents_.end()) {
@@ -29,7 +48,7 @@ Result<AgentId> MasterCore::registerAgent(const internal::AgentCall& call, const
       agentStreams_.erase(agent->streamId);
     }
     rescindAgentOffers(*agent, now);
-    if (!(agent->total == *total)) {
+    if (!(agent->total == total)) {
       // Totals changed (agent restarted with other resources): re-add with what is in use.
       std::map<FrameworkId, Resources> used;
       for (const auto& [frameworkId, taskId] : agent->tasks) {
@@ -37,7 +56,7 @@ Result<AgentId> MasterCore::registerAgent(const internal::AgentCall& call, const
         if (!task.resourcesReleased) used[frameworkId] += task.resources;
       }
       allocator_.removeAgent(id);
-      allocator_.addAgent(id, *total, used);
+      allocator_.addAgent(id, total, used);
     }
     agent->reregisteredTime = now;
     ++counters_.agentReregistrations;
@@ -48,17 +67,17 @@ Result<AgentId> MasterCore::registerAgent(const internal::AgentCall& call, const
     record->registeredTime = now;
     agent = record.get();
     agents_.emplace(id, std::move(record));
-    allocator_.addAgent(id, *total);
+    allocator_.addAgent(id, total);
     if (reg.agent_info().has_id()) {
       ++counters_.agentReregistrations;
     } else {
       ++counters_.agentRegistrations;
     }
-    spdlog::info("Agent {} ({}) registered with {}", id.value(), reg.agent_info().hostname(), total->toString());
+    spdlog::info("Agent {} ({}) registered with {}", id.value(), reg.agent_info().hostname(), total.toString());
   }
   agent->info = reg.agent_info();
   agent->info.mutable_id()->set_value(id.value());
-  agent->total = *total;
+  agent->total = total;
   agent->version = reg.version();
   agent->connected = true;
   agent->streamId = streamId;
@@ -75,7 +94,6 @@ Result<AgentId> MasterCore::registerAgent(const internal::AgentCall& call, const
       std::chrono::duration<double>(options_.agentHeartbeatInterval).count());
   sendToAgent(*agent, std::move(event));
   allocationWanted_ = true;
-  return id;
 }
 
 // Reconciles the tasks an agent reports with what the master knows: tasks

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mezzo/internal/agent_protocol.pb.h"
+#include "mezzo/internal/registry.pb.h"
 #include "mezzo/v1/scheduler/scheduler.pb.h"
 
 namespace mezzo::master {
@@ -32,7 +33,14 @@ struct CloseStream {
   std::string streamId;
 };
 
-using Effect = std::variant<SendFrameworkEvent, SendAgentEvent, CloseStream>;
+// Make a registry operation durable, then report back with
+// MasterCore::registryOperationDone(ticket, status).
+struct PersistRegistry {
+  uint64_t ticket = 0;
+  internal::RegistryOperation operation;
+};
+
+using Effect = std::variant<SendFrameworkEvent, SendAgentEvent, CloseStream, PersistRegistry>;
 using Effects = std::vector<Effect>;
 
 }  // namespace mezzo::master

@@ -25,10 +25,43 @@ std::optional<v1::TaskStatus> adaptStatusForFramework(const FrameworkRecord& fra
   return status;
 }
 
-MasterCore::MasterCore(MasterOptions options, TimePoint now)
+MasterCore::MasterCore(MasterOptions options, TimePoint now, store::RegistryState registry)
     : options_(std::move(options)), startTime_(now), ids_(options_.masterInfo.id()),
-      allocator_(options_.allocator) {
+      allocator_(options_.allocator), registry_(std::move(registry)) {
+  // Weights set at runtime (kept in the registry) win over --weights.
+  for (const auto& [role, weight] : registry_.weights()) options_.weights[role] = weight;
   for (const auto& [role, weight] : options_.weights) allocator_.setWeight(role, weight);
+}
+
+uint64_t MasterCore::persist(internal::RegistryOperation operation) {
+  uint64_t ticket = nextTicket_++;
+  pendingOperations_[ticket] = operation;
+  effects_.push_back(PersistRegistry{ticket, std::move(operation)});
+  return ticket;
+}
+
+void MasterCore::registryOperationDone(uint64_t ticket, const Status& status, TimePoint now) {
+  auto operation = pendingOperations_.find(ticket);
+  if (operation == pendingOperations_.end()) return;
+  if (status) {
+    Status applied = registry_.apply(operation->second);
+    if (!applied) spdlog::error("Stored registry operation does not apply: {}", applied.message());
+  } else {
+    spdlog::error("Registry write failed: {}", status.message());
+  }
+  pendingOperations_.erase(operation);
+  auto admission = pendingAdmissions_.find(ticket);
+  if (admission == pendingAdmissions_.end()) return;
+  PendingAdmission pending = std::move(admission->second);
+  pendingAdmissions_.erase(admission);
+  if (!agentStreams_.contains(pending.streamId)) return;  // the agent went away meanwhile
+  if (!status) {
+    effects_.push_back(CloseStream{pending.streamId});
+    agentStreams_.erase(pending.streamId);
+    return;
+  }
+  auto total = Resources::fromProto(pending.call.register_().agent_info().resources());
+  completeRegistration(pending.call, pending.id, *total, pending.streamId, now);
 }
 
 MasterCore::~MasterCore() = default;

@@ -25,6 +25,7 @@
 #include "mezzo/common/status.hpp"
 #include "mezzo/internal/agent_protocol.pb.h"
 #include "mezzo/v1/scheduler/scheduler.pb.h"
+#include "store/registry.hpp"
 
 namespace mezzo::master {
 
@@ -52,7 +53,8 @@ struct MasterCounters {
 
 class MasterCore {
  public:
-  MasterCore(MasterOptions options, TimePoint now);
+  // `registry` is what the registry store recovered (empty on first start).
+  MasterCore(MasterOptions options, TimePoint now, store::RegistryState registry = {});
   ~MasterCore();
 
   // ------------------------------------------------------- scheduler API
@@ -70,6 +72,12 @@ class MasterCore {
   Result<AgentId> registerAgent(const internal::AgentCall& call, const std::string& streamId, TimePoint now);
   Status handleAgentCall(const internal::AgentCall& call, const std::string& streamId, TimePoint now);
   void agentStreamClosed(const std::string& streamId, TimePoint now);
+
+  // ----------------------------------------------------------- registry
+  // Outcome of a PersistRegistry effect. A failed write leaves the registry
+  // as it was; an agent waiting for admission is disconnected (it retries).
+  void registryOperationDone(uint64_t ticket, const Status& status, TimePoint now);
+  const store::RegistryState& registry() const { return registry_; }
 
   // ------------------------------------------------------------- timing
   // Heartbeats, failover and offer timeouts. Call often (e.g. every 100 ms).
@@ -130,6 +138,9 @@ class MasterCore {
   void completeTask(FrameworkRecord& framework, const TaskId& task);
 
   // agents (agent_calls.cpp)
+  void completeRegistration(const internal::AgentCall& call, const AgentId& id, const Resources& total,
+                            const std::string& streamId, TimePoint now);
+  uint64_t persist(internal::RegistryOperation operation);
   AgentRecord* agentForStream(const internal::AgentCall& call, const std::string& streamId, Status* error);
   void sendToAgent(const AgentRecord& agent, internal::AgentEvent event);
   void adoptAgentTasks(AgentRecord& agent, const internal::AgentCall::Register& reg, TimePoint now);
@@ -146,6 +157,16 @@ class MasterCore {
   std::map<std::string, AgentId> agentStreams_;
   MasterCounters counters_;
   Effects effects_;
+  store::RegistryState registry_;
+  // Registry writes under way, and agents waiting for their admission.
+  struct PendingAdmission {
+    internal::AgentCall call;
+    AgentId id;
+    std::string streamId;
+  };
+  uint64_t nextTicket_ = 1;
+  std::map<uint64_t, internal::RegistryOperation> pendingOperations_;
+  std::map<uint64_t, PendingAdmission> pendingAdmissions_;
   bool allocationWanted_ = true;
 };
 

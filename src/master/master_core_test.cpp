@@ -32,6 +32,7 @@ class MasterCoreTest : public ::testing::Test {
     Resources::parse(resources)->toProto(info->mutable_resources());
     auto id = core_->registerAgent(call, stream, at(0));
     EXPECT_TRUE(id.isOk()) << id.error();
+    completePersists();
     return *id;
   }
 
@@ -73,8 +74,17 @@ class MasterCoreTest : public ::testing::Test {
     return out;
   }
 
+  // Acknowledges every registry write asked for so far, as the registrar would.
+  void completePersists() {
+    collect();
+    auto pending = std::exchange(persists_, {});
+    for (uint64_t ticket : pending) core_->registryOperationDone(ticket, Status::ok(), now_);
+    collect();
+  }
+
   void collect() {
     for (Effect& effect : core_->takeEffects()) {
+      if (auto* p = std::get_if<PersistRegistry>(&effect)) persists_.push_back(p->ticket);
       if (auto* f = std::get_if<SendFrameworkEvent>(&effect)) frameworkEvents_.push_back(*f);
       if (auto* a = std::get_if<SendAgentEvent>(&effect)) agentEvents_.push_back(*a);
       if (auto* c = std::get_if<CloseStream>(&effect)) closed_.push_back(c->streamId);
@@ -124,6 +134,7 @@ class MasterCoreTest : public ::testing::Test {
   std::vector<SendFrameworkEvent> frameworkEvents_;
   std::vector<SendAgentEvent> agentEvents_;
   std::vector<std::string> closed_;
+  std::vector<uint64_t> persists_;
 };
 
 TEST_F(MasterCoreTest, SubscribeSendsSubscribedWithMesosShapedId) {
@@ -382,6 +393,7 @@ TEST_F(MasterCoreTest, FrameworksRecoveredFromAgentsWaitForTheirScheduler) {
   task->set_state(v1::TASK_RUNNING);
   Resources::parse("cpus:1")->withAllocationRole("*").toProto(task->mutable_resources());
   ASSERT_TRUE(core_->registerAgent(call, "agent-stream", now_).isOk());
+  completePersists();
   now_ = at(1000);
   core_->tick(now_);
   ASSERT_TRUE(core_->frameworks().contains(FrameworkId("old-0007")));
@@ -391,6 +403,56 @@ TEST_F(MasterCoreTest, FrameworksRecoveredFromAgentsWaitForTheirScheduler) {
   subscribe("s1", 0, FrameworkId("old-0007"));
   EXPECT_FALSE(core_->frameworks().at(FrameworkId("old-0007"))->recovered);
   EXPECT_EQ(core_->frameworks().at(FrameworkId("old-0007"))->tasks.size(), 1u);
+}
+
+TEST_F(MasterCoreTest, AgentIsAdmittedToTheRegistryBeforeItIsRegistered) {
+  internal::AgentCall call;
+  call.set_protocol_version(internal::PROTOCOL_VERSION_CURRENT);
+  call.set_type(internal::AgentCall::REGISTER);
+  call.mutable_register_()->mutable_agent_info()->set_hostname("host1");
+  Resources::parse("cpus:1;mem:128")->toProto(call.mutable_register_()->mutable_agent_info()->mutable_resources());
+  auto id = core_->registerAgent(call, "a-stream", now_);
+  ASSERT_TRUE(id.isOk());
+  collect();
+  ASSERT_EQ(persists_.size(), 1u);
+  EXPECT_TRUE(agentEvents_.empty()) << "REGISTERED must wait for the registry write";
+  EXPECT_TRUE(core_->agents().empty());
+  // A failed write disconnects the agent and admits nothing.
+  core_->registryOperationDone(persists_[0], Status::ioError("disk full"), now_);
+  persists_.clear();
+  collect();
+  EXPECT_EQ(closed_, std::vector<std::string>{"a-stream"});
+  EXPECT_TRUE(core_->registry().admitted().empty());
+
+  // The retry succeeds.
+  ASSERT_TRUE(core_->registerAgent(call, "b-stream", now_).isOk());
+  completePersists();
+  auto events = drainAgentEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type(), internal::AgentEvent::REGISTERED);
+  EXPECT_EQ(core_->registry().admitted().size(), 1u);
+  EXPECT_EQ(core_->agents().size(), 1u);
+}
+
+TEST_F(MasterCoreTest, RecoveredRegistryKnowsAgentsAndWeights) {
+  store::RegistryState registry;
+  v1::AgentInfo info;
+  info.set_hostname("old-host");
+  info.mutable_id()->set_value("M-S0");
+  ASSERT_TRUE(registry.apply(store::admitAgent(info)));
+  ASSERT_TRUE(registry.apply(store::updateWeights({{"eng", 3}})));
+  core_ = std::make_unique<MasterCore>(core_->options(), at(0), registry);
+  EXPECT_EQ(core_->options().weights.at("eng"), 3);
+  // The known agent re-registers without a new registry write.
+  internal::AgentCall call;
+  call.set_protocol_version(internal::PROTOCOL_VERSION_CURRENT);
+  call.set_type(internal::AgentCall::REGISTER);
+  *call.mutable_register_()->mutable_agent_info() = info;
+  Resources::parse("cpus:1;mem:128")->toProto(call.mutable_register_()->mutable_agent_info()->mutable_resources());
+  ASSERT_TRUE(core_->registerAgent(call, "s", now_).isOk());
+  collect();
+  EXPECT_TRUE(persists_.empty());
+  EXPECT_EQ(core_->agents().size(), 1u);
 }
 
 }  // namespace

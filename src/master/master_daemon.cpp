@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <boost/asio/post.hpp>
+#include <filesystem>
 #include <spdlog/spdlog.h>
 
 #include "master/state_json.hpp"
@@ -93,11 +94,31 @@ Status MasterDaemon::start() {
     if (!minimum) return minimum.status();
     options.allocator.minAllocatable = *minimum;
   }
+  std::unique_ptr<store::RegistryStore> store;
+  if (flags_.registry == "in_memory") {
+    store = store::makeInMemoryRegistryStore();
+  } else if (flags_.registry == "sqlite") {
+    if (flags_.workDir.empty()) return Status::invalidArgument("--work_dir is required with --registry=sqlite");
+    std::error_code ec;
+    std::filesystem::create_directories(flags_.workDir, ec);
+    if (ec) return Status::ioError("Cannot create --work_dir '" + flags_.workDir + "': " + ec.message());
+    auto opened = store::openSqliteRegistryStore(flags_.workDir + "/registry.sqlite");
+    if (!opened) return opened.status();
+    store = std::move(*opened);
+  } else {
+    return Status::invalidArgument("Unknown --registry '" + flags_.registry + "' (sqlite or in_memory)");
+  }
+  registrar_ = std::make_unique<Registrar>(io_, std::move(store));
+  auto recovered = registrar_->recover();
+  if (!recovered) return Status(recovered.status().code(), "Registry recovery failed: " + recovered.error());
+  spdlog::info("Recovered the {} registry: {} admitted agents, {} weights", registrar_->storeName(),
+               recovered->admitted().size(), recovered->weights().size());
+
   auto port = server_.listen(flags_.ip, flags_.port);
   if (!port) return port.status();
   options.masterInfo = makeMasterInfo(flags_.ip, *port, flags_.hostname);
   flags_.rendered["port"] = std::to_string(*port);
-  core_ = std::make_unique<MasterCore>(std::move(options), clock_.now());
+  core_ = std::make_unique<MasterCore>(std::move(options), clock_.now(), std::move(*recovered));
   spdlog::info("Master {} listening on {}:{}", core_->options().masterInfo.id(), flags_.ip, *port);
   nextFullAllocation_ = clock_.now() + flags_.allocationInterval;
   scheduleTick();
@@ -145,6 +166,12 @@ void MasterDaemon::performEffects() {
     } else if (auto* agentSend = std::get_if<SendAgentEvent>(&effect)) {
       auto it = streams_.find(agentSend->streamId);
       if (it != streams_.end()) it->second.writer->write(encodeRecord(agentSend->event.SerializeAsString()));
+    } else if (auto* persist = std::get_if<PersistRegistry>(&effect)) {
+      uint64_t ticket = persist->ticket;
+      registrar_->append(std::move(persist->operation), [this, ticket](const Status& status) {
+        core_->registryOperationDone(ticket, status, clock_.now());
+        afterCoreCall();
+      });
     } else if (auto* close = std::get_if<CloseStream>(&effect)) {
       auto it = streams_.find(close->streamId);
       if (it != streams_.end()) {

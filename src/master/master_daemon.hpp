@@ -18,6 +18,7 @@
 #include <string>
 
 #include "master/master_core.hpp"
+#include "master/registrar.hpp"
 #include "mezzo/common/codec.hpp"
 #include "mezzo/net/http_server.hpp"
 
@@ -28,6 +29,7 @@ struct MasterFlags {
   uint16_t port = 5050;
   std::string hostname;  // defaults to ip
   std::string workDir;
+  std::string registry = "sqlite";     // sqlite (in --work_dir) | in_memory
   Duration allocationInterval = std::chrono::seconds(1);
   std::optional<Duration> offerTimeout;
   Duration heartbeatInterval = std::chrono::seconds(15);
@@ -69,6 +71,7 @@ class MasterDaemon {
   boost::asio::io_context& io_;
   MasterFlags flags_;
   SystemClock clock_;
+  std::unique_ptr<Registrar> registrar_;
   std::unique_ptr<MasterCore> core_;
   net::HttpServer server_;
   std::map<std::string, OpenStream> streams_;

@@ -172,6 +172,16 @@ json agentJson(const AgentRecord& agent, const MasterCore& core) {
   return out;
 }
 
+// Agents in the registry that have not re-registered with this master yet.
+json recoveredAgentsJson(const MasterCore& core) {
+  json out = json::array();
+  for (const auto& [id, info] : core.registry().admitted()) {
+    if (core.agents().contains(id)) continue;
+    out.push_back(json{{"id", id.value()}, {"hostname", info.hostname()}, {"port", info.port()}});
+  }
+  return out;
+}
+
 }  // namespace
 
 nlohmann::json renderVersion() {
@@ -209,7 +219,7 @@ nlohmann::json renderState(const MasterCore& core, const std::map<std::string, s
   out["deactivated_slaves"] = core.agents().size() - active;
   out["unreachable_slaves"] = 0;
   out["slaves"] = std::move(agents);
-  out["recovered_slaves"] = json::array();
+  out["recovered_slaves"] = recoveredAgentsJson(core);
   json frameworks = json::array();
   for (const auto& [id, framework] : core.frameworks()) frameworks.push_back(frameworkJson(*framework, core));
   out["frameworks"] = std::move(frameworks);
@@ -251,7 +261,7 @@ nlohmann::json renderFrameworks(const MasterCore& core, TimePoint now) {
 nlohmann::json renderAgents(const MasterCore& core) {
   json agents = json::array();
   for (const auto& [id, agent] : core.agents()) agents.push_back(agentJson(*agent, core));
-  return json{{"slaves", std::move(agents)}, {"recovered_slaves", json::array()}};
+  return json{{"slaves", std::move(agents)}, {"recovered_slaves", recoveredAgentsJson(core)}};
 }
 
 nlohmann::json renderTasks(const MasterCore& core, const std::string& target) {

@@ -128,7 +128,8 @@ class AgentIntegrationTest : public ::testing::Test {
   }
 
   void startMaster() {
-    master.start("mezzo-master", {"--ip=127.0.0.1", "--port=" + std::to_string(masterPort)}, dir + "/master");
+    master.start("mezzo-master", {"--ip=127.0.0.1", "--port=" + std::to_string(masterPort), "--registry=in_memory"},
+                 dir + "/master");
     ASSERT_TRUE(eventually([&] { return request(masterPort, boost::beast::http::verb::get, "/health").status == 200; }));
   }
 

@@ -140,13 +140,19 @@ LocalCluster::LocalCluster(ClusterOptions options) : options_(std::move(options)
                                          "--work_dir=" + (workDir_ / "master").string(), "--log_level=info",
                                          "--allocation_interval=100ms"};
   masterArgs.insert(masterArgs.end(), options_.masterFlags.begin(), options_.masterFlags.end());
-  masterProcess_ = std::make_unique<DaemonProcess>("mezzo-master", masterArgs, workDir_ / "master.log");
-  if (!waitUntil([&] { return getJson(master_, "/state").is_object(); }, std::chrono::seconds(10))) {
-    throw std::runtime_error("master did not start: " + masterProcess_->log());
-  }
+  masterArgs_ = masterArgs;
+  restartMaster();
   for (int i = 0; i < options_.agents; ++i) startAgent();
   if (!waitForAgents(static_cast<size_t>(options_.agents))) {
     throw std::runtime_error("agents did not register; master log:\n" + masterProcess_->log());
+  }
+}
+
+void LocalCluster::restartMaster() {
+  if (masterProcess_) masterProcess_->kill9();
+  masterProcess_ = std::make_unique<DaemonProcess>("mezzo-master", masterArgs_, workDir_ / "master.log");
+  if (!waitUntil([&] { return getJson(master_, "/state").is_object(); }, std::chrono::seconds(10))) {
+    throw std::runtime_error("master did not start: " + masterProcess_->log());
   }
 }
 

@@ -73,6 +73,8 @@ class LocalCluster {
   DaemonProcess& agentProcess(size_t i) { return *agents_.at(i); }
   uint16_t agentPort(size_t i) const { return agentPorts_.at(i); }
   const std::filesystem::path& workDir() const { return workDir_; }
+  // kill -9 the master and start it again with the same flags and work dir.
+  void restartMaster();
   // Starts another agent (or restarts agent i when given).
   void startAgent(std::optional<size_t> index = std::nullopt);
   bool waitForAgents(size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(15));
@@ -81,6 +83,7 @@ class LocalCluster {
   ClusterOptions options_;
   std::filesystem::path workDir_;
   net::Endpoint master_;
+  std::vector<std::string> masterArgs_;
   std::unique_ptr<DaemonProcess> masterProcess_;
   std::vector<std::unique_ptr<DaemonProcess>> agents_;
   std::vector<uint16_t> agentPorts_;
