@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost-dev libboost-system-dev libprotobuf-dev protobuf-compiler
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libssl-dev
-  libsqlite3-dev
+  libsqlite3-dev libzookeeper-mt-dev zookeeper
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy
   curl jq procps
