@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
   app.add_option("--work_dir", flags.workDir, "Directory for the master's persistent state (the registry)");
   app.add_option("--registry", flags.registry, "Where the registry is kept: sqlite (in --work_dir) or in_memory")
       ->capture_default_str();
+  std::string zkSessionTimeout = "10secs";
+  app.add_option("--zk", flags.zk, "ZooKeeper URL for leader election, zk://host:port[,host:port]/path");
+  app.add_option("--zk_session_timeout", zkSessionTimeout, "ZooKeeper session timeout")->capture_default_str();
   app.add_option("--allocation_interval", allocationInterval, "Time between full allocation cycles")
       ->capture_default_str();
   app.add_option("--offer_timeout", offerTimeout, "Rescind offers not answered within this time (default: never)");
@@ -47,6 +50,7 @@ int main(int argc, char** argv) {
   };
   flags.allocationInterval = parse(allocationInterval, "allocation_interval");
   flags.heartbeatInterval = parse(heartbeatInterval, "heartbeat_interval");
+  flags.zkSessionTimeout = parse(zkSessionTimeout, "zk_session_timeout");
   if (!offerTimeout.empty()) flags.offerTimeout = parse(offerTimeout, "offer_timeout");
   for (const CLI::Option* option : app.get_options()) {
     if (option->get_name() == "--help") continue;

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <spdlog/spdlog.h>
 
+#include "ha/zookeeper.hpp"
 #include "master/state_json.hpp"
 #include "mezzo/common/recordio.hpp"
 #include "mezzo/version.hpp"
@@ -122,7 +123,59 @@ Status MasterDaemon::start() {
   spdlog::info("Master {} listening on {}:{}", core_->options().masterInfo.id(), flags_.ip, *port);
   nextFullAllocation_ = clock_.now() + flags_.allocationInterval;
   scheduleTick();
+  return startElection();
+}
+
+Status MasterDaemon::startElection() {
+  const v1::MasterInfo& self = core_->options().masterInfo;
+  if (flags_.zk.empty()) {
+    leadership_ = Leadership{true, self, clock_.now()};
+    return Status::ok();
+  }
+  auto url = ha::parseZooKeeperUrl(flags_.zk);
+  if (!url) return Status::invalidArgument("Invalid --zk: " + url.error());
+  auto group = ha::ZooKeeperGroup::create(io_, *url, flags_.zkSessionTimeout);
+  if (!group) return group.status();
+  leadership_ = Leadership{false, std::nullopt, std::nullopt};
+  contender_ = ha::makeZooKeeperContender(*group, self);
+  detector_ = ha::makeZooKeeperDetector(*group);
+  contender_->start([this](bool elected) {
+    if (elected) {
+      spdlog::info("Elected as the leading master");
+      leadership_.elected = true;
+      leadership_.electedTime = clock_.now();
+    } else if (leadership_.elected) {
+      // As Mesos does: a leader that lost its ZooKeeper session stops; its
+      // supervisor restarts it as a standby.
+      spdlog::critical("Lost leadership (ZooKeeper session); exiting");
+      spdlog::default_logger()->flush();
+      std::_Exit(EXIT_FAILURE);
+    }
+  });
+  detector_->start([this](const std::optional<v1::MasterInfo>& leader) {
+    leadership_.leader = leader;
+    spdlog::info("Leading master is now {}", leader ? leader->pid() : std::string("unknown"));
+  });
+  spdlog::info("Contending for leadership at {}", flags_.zk);
   return Status::ok();
+}
+
+// Non-leading masters answer API calls with 307 to the leader, keeping the
+// path and query (`Location: //host:port/path`), or 503 when no leader is known.
+bool MasterDaemon::redirectUnlessLeading(const net::Request& request, net::Responder& responder,
+                                         const std::string& path) {
+  if (leadership_.elected) return false;
+  if (!leadership_.leader) {
+    responder.respond(net::Response::text(503, "No leader elected"));
+    return true;
+  }
+  const v1::MasterInfo& leader = *leadership_.leader;
+  std::string location = "//" + leader.hostname() + ":" + std::to_string(leader.port());
+  if (path != "/redirect") location += std::string(request.target());
+  net::Response response = net::Response::empty(307);
+  response.headers.emplace_back("Location", location);
+  responder.respond(std::move(response));
+  return true;
 }
 
 void MasterDaemon::scheduleTick() {
@@ -187,12 +240,16 @@ void MasterDaemon::route(net::Request&& request, net::Responder responder) {
   if (path.starts_with("/master/")) path = path.substr(7);
   if (path.ends_with(".json")) path = path.substr(0, path.size() - 5);
 
+  if ((path == "/api/v1/scheduler" || path == "/internal/v1/agent" || path == "/teardown" || path == "/redirect") &&
+      redirectUnlessLeading(request, responder, path)) {
+    return;
+  }
   if (path == "/api/v1/scheduler") return handleScheduler(std::move(request), std::move(responder));
   if (path == "/internal/v1/agent") return handleAgentProtocol(std::move(request), std::move(responder));
   if (path == "/teardown") return handleTeardown(std::move(request), std::move(responder));
   if (path == "/health") return responder.respond(net::Response::empty(200));
   if (path == "/redirect") {
-    const v1::MasterInfo& info = core_->options().masterInfo;
+    const v1::MasterInfo& info = core_->options().masterInfo;  // leading: point at ourselves
     net::Response response = net::Response::empty(307);
     response.headers.emplace_back("Location", "//" + info.hostname() + ":" + std::to_string(info.port()));
     return responder.respond(std::move(response));
@@ -206,13 +263,13 @@ void MasterDaemon::route(net::Request&& request, net::Responder responder) {
   }
   TimePoint now = clock_.now();
   std::string target(request.target());
-  if (path == "/state") return serveJson(request, responder, renderState(*core_, flags_.rendered, now).dump());
+  if (path == "/state") return serveJson(request, responder, renderState(*core_, flags_.rendered, leadership_, now).dump());
   if (path == "/state-summary") return serveJson(request, responder, renderStateSummary(*core_).dump());
   if (path == "/frameworks") return serveJson(request, responder, renderFrameworks(*core_, now).dump());
   if (path == "/slaves") return serveJson(request, responder, renderAgents(*core_).dump());
   if (path == "/tasks") return serveJson(request, responder, renderTasks(*core_, target).dump());
   if (path == "/roles") return serveJson(request, responder, renderRoles(*core_).dump());
-  if (path == "/metrics/snapshot") return serveJson(request, responder, renderMetrics(*core_, now).dump());
+  if (path == "/metrics/snapshot") return serveJson(request, responder, renderMetrics(*core_, leadership_, now).dump());
   if (path == "/version") return serveJson(request, responder, renderVersion().dump());
   if (path == "/flags") return serveJson(request, responder, renderFlags(flags_.rendered).dump());
   responder.respond(net::Response::text(404, "No such endpoint: " + path));

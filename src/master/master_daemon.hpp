@@ -18,7 +18,9 @@
 #include <string>
 
 #include "master/master_core.hpp"
+#include "ha/leader.hpp"
 #include "master/registrar.hpp"
+#include "master/state_json.hpp"
 #include "mezzo/common/codec.hpp"
 #include "mezzo/net/http_server.hpp"
 
@@ -30,6 +32,8 @@ struct MasterFlags {
   std::string hostname;  // defaults to ip
   std::string workDir;
   std::string registry = "sqlite";     // sqlite (in --work_dir) | in_memory
+  std::string zk;                      // zk://host:port[,host:port]/path; empty = standalone
+  Duration zkSessionTimeout = std::chrono::seconds(10);
   Duration allocationInterval = std::chrono::seconds(1);
   std::optional<Duration> offerTimeout;
   Duration heartbeatInterval = std::chrono::seconds(15);
@@ -63,6 +67,9 @@ class MasterDaemon {
   void handleTeardown(net::Request&& request, net::Responder responder);
   void serveJson(const net::Request& request, net::Responder& responder, const std::string& json);
 
+  // Standbys send API calls to the leader; true when the request was answered.
+  bool redirectUnlessLeading(const net::Request& request, net::Responder& responder, const std::string& path);
+  Status startElection();
   void performEffects();
   void afterCoreCall();
   void scheduleTick();
@@ -73,6 +80,9 @@ class MasterDaemon {
   SystemClock clock_;
   std::unique_ptr<Registrar> registrar_;
   std::unique_ptr<MasterCore> core_;
+  std::unique_ptr<ha::Contender> contender_;
+  std::unique_ptr<ha::Detector> detector_;
+  Leadership leadership_;
   net::HttpServer server_;
   std::map<std::string, OpenStream> streams_;
   boost::asio::steady_timer tickTimer_;

@@ -197,17 +197,21 @@ nlohmann::json renderFlags(const std::map<std::string, std::string>& flags) {
   return json{{"flags", out}};
 }
 
-nlohmann::json renderState(const MasterCore& core, const std::map<std::string, std::string>& flags, TimePoint now) {
+nlohmann::json renderState(const MasterCore& core, const std::map<std::string, std::string>& flags,
+                           const Leadership& leadership, TimePoint now) {
   const v1::MasterInfo& info = core.options().masterInfo;
   json out = renderVersion();
   out.erase("mezzo_version");
   out["start_time"] = seconds(core.startTime());
-  out["elected_time"] = seconds(core.startTime());
+  if (leadership.electedTime) out["elected_time"] = seconds(*leadership.electedTime);
   out["id"] = info.id();
   out["pid"] = info.pid();
   out["hostname"] = info.hostname();
-  out["leader"] = info.pid();
-  out["leader_info"] = messageToJson(info);
+  out["elected"] = leadership.elected;
+  if (leadership.leader) {
+    out["leader"] = leadership.leader->pid();
+    out["leader_info"] = messageToJson(*leadership.leader);
+  }
   out["capabilities"] = json::array({"AGENT_UPDATE"});
   size_t active = 0;
   json agents = json::array();
@@ -252,7 +256,7 @@ nlohmann::json renderStateSummary(const MasterCore& core) {
 }
 
 nlohmann::json renderFrameworks(const MasterCore& core, TimePoint now) {
-  json state = renderState(core, {}, now);
+  json state = renderState(core, {}, Leadership{}, now);
   return json{{"frameworks", state["frameworks"]},
               {"completed_frameworks", state["completed_frameworks"]},
               {"unregistered_frameworks", json::array()}};
@@ -298,10 +302,10 @@ nlohmann::json renderRoles(const MasterCore& core) {
   return json{{"roles", std::move(roles)}};
 }
 
-nlohmann::json renderMetrics(const MasterCore& core, TimePoint now) {
+nlohmann::json renderMetrics(const MasterCore& core, const Leadership& leadership, TimePoint now) {
   json out;
   const MasterCounters& counters = core.counters();
-  out["master/elected"] = 1;
+  out["master/elected"] = leadership.elected ? 1 : 0;
   out["master/uptime_secs"] = std::chrono::duration<double>(now - core.startTime()).count();
   size_t connectedAgents = 0;
   Resources total;

@@ -13,13 +13,21 @@
 
 namespace mezzo::master {
 
-nlohmann::json renderState(const MasterCore& core, const std::map<std::string, std::string>& flags, TimePoint now);
+// Who leads, as this master sees it (itself when standalone).
+struct Leadership {
+  bool elected = true;
+  std::optional<v1::MasterInfo> leader;
+  std::optional<TimePoint> electedTime;
+};
+
+nlohmann::json renderState(const MasterCore& core, const std::map<std::string, std::string>& flags,
+                           const Leadership& leadership, TimePoint now);
 nlohmann::json renderStateSummary(const MasterCore& core);
 nlohmann::json renderFrameworks(const MasterCore& core, TimePoint now);
 nlohmann::json renderAgents(const MasterCore& core);
 nlohmann::json renderTasks(const MasterCore& core, const std::string& target);
 nlohmann::json renderRoles(const MasterCore& core);
-nlohmann::json renderMetrics(const MasterCore& core, TimePoint now);
+nlohmann::json renderMetrics(const MasterCore& core, const Leadership& leadership, TimePoint now);
 nlohmann::json renderVersion();
 nlohmann::json renderFlags(const std::map<std::string, std::string>& flags);
 

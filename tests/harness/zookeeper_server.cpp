@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 ZooKeeperServer::ZooKeeperServer()
     : port_(freePort()), dir_(fs::temp_directory_path() / ("mezzo-zk-" + std::to_string(port_))) {
   fs::create_directories(dir_ / "data");
-  std::ofstream(dir_ / "zoo.cfg") << "tickTime=2000\ndataDir=" << (dir_ / "data").string()
+  std::ofstream(dir_ / "zoo.cfg") << "tickTime=500\ndataDir=" << (dir_ / "data").string()
                                   << "\nclientPortAddress=127.0.0.1\nclientPort=" << port_
                                   << "\nmaxClientCnxns=0\nadmin.enableServer=false\n"
                                   << "4lw.commands.whitelist=ruok,srvr,stat,mntr,conf\n";

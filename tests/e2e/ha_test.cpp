@@ -1,0 +1,121 @@
+// Three masters elect a leader through a real ZooKeeper: standbys redirect
+// API calls to the leader (307, Location //host:port/path), /master/redirect
+// points at it, and when the leader is killed a standby takes over.
+#include <gtest/gtest.h>
+
+#include <csignal>
+
+#include "harness/process.hpp"
+#include "harness/zookeeper_server.hpp"
+
+namespace mezzo::testing {
+namespace {
+
+struct Master {
+  uint16_t port = 0;
+  std::unique_ptr<DaemonProcess> process;
+  net::Endpoint endpoint() const { return {"127.0.0.1", port}; }
+};
+
+net::ClientResponse post(const net::Endpoint& endpoint, const std::string& target, const std::string& body) {
+  net::ClientRequest request;
+  request.target = target;
+  request.headers = {{"Content-Type", "application/json"}};
+  request.body = body;
+  auto response = net::httpRequestSync(endpoint, request);
+  return response ? *response : net::ClientResponse{};
+}
+
+net::ClientResponse get(const net::Endpoint& endpoint, const std::string& target) {
+  net::ClientRequest request;
+  request.method = boost::beast::http::verb::get;
+  request.target = target;
+  auto response = net::httpRequestSync(endpoint, request);
+  return response ? *response : net::ClientResponse{};
+}
+
+class HighAvailabilityTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!zookeeper_.available()) GTEST_SKIP() << "ZooKeeper server could not be started";
+    dir_ = makeTempDir("mezzo-ha");
+    for (int i = 0; i < 3; ++i) {
+      Master master;
+      master.port = freePort();
+      master.process = std::make_unique<DaemonProcess>(
+          "mezzo-master",
+          std::vector<std::string>{"--ip=127.0.0.1", "--port=" + std::to_string(master.port),
+                                   "--zk=" + zookeeper_.url("/mezzo"), "--zk_session_timeout=2secs",
+                                   "--registry=in_memory"},
+          dir_ / ("master" + std::to_string(i) + ".log"));
+      masters_.push_back(std::move(master));
+    }
+  }
+  void TearDown() override {
+    masters_.clear();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  // Index of the one master whose /state says elected, once exactly one does
+  // and every live master names it as leader.
+  std::optional<size_t> waitForLeader(std::chrono::seconds timeout) {
+    std::optional<size_t> leader;
+    waitUntil(
+        [&] {
+          leader.reset();
+          std::vector<std::string> leaderPids;
+          for (size_t i = 0; i < masters_.size(); ++i) {
+            if (!masters_[i].process->running()) continue;
+            auto state = getJson(masters_[i].endpoint(), "/state");
+            if (!state.is_object() || !state.contains("leader")) return false;
+            leaderPids.push_back(state["leader"]);
+            if (state["elected"] == true) {
+              if (leader) return false;
+              leader = i;
+            }
+          }
+          if (!leader) return false;
+          std::string expected = "master@127.0.0.1:" + std::to_string(masters_[*leader].port);
+          return std::all_of(leaderPids.begin(), leaderPids.end(), [&](const std::string& pid) { return pid == expected; });
+        },
+        timeout);
+    return leader;
+  }
+
+  ZooKeeperServer zookeeper_;
+  std::filesystem::path dir_;
+  std::vector<Master> masters_;
+};
+
+TEST_F(HighAvailabilityTest, StandbysRedirectToTheLeaderAndOneTakesOverAfterAKill) {
+  const std::string subscribe = R"({"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"n"}}})";
+  for (int round = 0; round < 2; ++round) {
+    auto leader = waitForLeader(std::chrono::seconds(20));
+    ASSERT_TRUE(leader) << "round " << round << ": no single leader";
+    std::string leaderAddress = "//127.0.0.1:" + std::to_string(masters_[*leader].port);
+    for (size_t i = 0; i < masters_.size(); ++i) {
+      if (i == *leader || !masters_[i].process->running()) continue;
+      auto redirect = get(masters_[i].endpoint(), "/master/redirect");
+      EXPECT_EQ(redirect.status, 307u);
+      EXPECT_EQ(redirect.header("Location"), leaderAddress);
+      auto call = post(masters_[i].endpoint(), "/api/v1/scheduler", subscribe);
+      EXPECT_EQ(call.status, 307u);
+      EXPECT_EQ(call.header("Location"), leaderAddress + "/api/v1/scheduler");
+      auto metrics = getJson(masters_[i].endpoint(), "/metrics/snapshot");
+      EXPECT_EQ(metrics["master/elected"], 0);
+    }
+    EXPECT_EQ(getJson(masters_[*leader].endpoint(), "/metrics/snapshot")["master/elected"], 1);
+
+    auto killed = std::chrono::steady_clock::now();
+    masters_[*leader].process->kill9();
+    auto next = waitForLeader(std::chrono::seconds(20));
+    ASSERT_TRUE(next) << "no standby took over";
+    EXPECT_NE(*next, *leader);
+    auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed);
+    std::cout << "failover round " << round << ": new leader serving after " << elapsed.count() << " ms\n";
+  }
+}
+
+}  // namespace
+}  // namespace mezzo::testing
