@@ -20,8 +20,18 @@ Scheduler::Impl::Impl(asio::io_context& io, SchedulerOptions options, SchedulerC
       backoff_(options_.initialBackoff, options_.maxBackoff, options_.jitterSeed),
       watchdogTimer_(io),
       reconnectTimer_(io) {
-  auto master = net::parseEndpoint(options_.master);
-  if (master) {
+  if (options_.master.starts_with("zk://")) {
+    auto url = ha::parseZooKeeperUrl(options_.master);
+    auto group = url ? ha::ZooKeeperGroup::create(io_, *url, std::chrono::seconds(10))
+                     : Result<std::shared_ptr<ha::ZooKeeperGroup>>(url.status());
+    if (group) {
+      zooKeeper_ = *group;
+      detector_ = ha::makeZooKeeperDetector(zooKeeper_);
+      leaderKnown_ = false;
+    } else {
+      configError_ = group.status();
+    }
+  } else if (auto master = net::parseEndpoint(options_.master)) {
     configuredMaster_ = *master;
   } else {
     configError_ = master.status();
@@ -49,7 +59,30 @@ void Scheduler::Impl::start() {
   path_ = options_.path;
   redirects_ = 0;
   backoff_.reset();
+  startDetector();
+  if (!leaderKnown_) {
+    waitingForLeader_ = true;  // connect() once ZooKeeper names a leader
+    return;
+  }
   connect();
+}
+
+void Scheduler::Impl::startDetector() {
+  if (!detector_ || detectorStarted_) return;
+  detectorStarted_ = true;
+  detector_->start([weak = weak_from_this()](const std::optional<v1::MasterInfo>& leader) {
+    auto self = weak.lock();
+    if (!self) return;
+    self->leaderKnown_ = leader.has_value();
+    if (!leader) return;
+    self->configuredMaster_ = net::Endpoint{leader->hostname(), static_cast<uint16_t>(leader->port())};
+    spdlog::info("Leading master is {}", self->configuredMaster_.toString());
+    if (self->waitingForLeader_ && self->state_ == State::kIdle) {
+      self->waitingForLeader_ = false;
+      self->endpoint_ = self->configuredMaster_;
+      self->connect();
+    }
+  });
 }
 
 void Scheduler::Impl::stop() {

@@ -16,6 +16,7 @@
 #include "mezzo/client/backoff.hpp"
 #include "mezzo/client/event_stream.hpp"
 #include "mezzo/client/redirect.hpp"
+#include "ha/zookeeper.hpp"
 #include "mezzo/client/scheduler.hpp"
 
 namespace mezzo::client {
@@ -44,6 +45,13 @@ class Scheduler::Impl : public std::enable_shared_from_this<Scheduler::Impl> {
   SchedulerCallbacks callbacks_;
   net::Endpoint configuredMaster_;
   Status configError_;
+  // With a zk:// master: the leader comes from ZooKeeper (configuredMaster_
+  // follows it); connecting waits until a leader is known.
+  std::shared_ptr<ha::ZooKeeperGroup> zooKeeper_;
+  std::unique_ptr<ha::Detector> detector_;
+  bool leaderKnown_ = true;
+  bool waitingForLeader_ = false;
+  bool detectorStarted_ = false;
   net::Endpoint endpoint_;
   std::string path_;
   State state_ = State::kIdle;
@@ -66,6 +74,7 @@ class Scheduler::Impl : public std::enable_shared_from_this<Scheduler::Impl> {
 
  private:
   void connect();
+  void startDetector();
   void closeStream();
   void onHead(const net::ClientResponse& head);
   void onData(std::string_view data);

@@ -6,6 +6,7 @@
 #include <csignal>
 
 #include "harness/process.hpp"
+#include "mezzo/client/scheduler.hpp"
 #include "harness/zookeeper_server.hpp"
 
 namespace mezzo::testing {
@@ -115,6 +116,49 @@ TEST_F(HighAvailabilityTest, StandbysRedirectToTheLeaderAndOneTakesOverAfterAKil
     auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed);
     std::cout << "failover round " << round << ": new leader serving after " << elapsed.count() << " ms\n";
   }
+}
+
+TEST_F(HighAvailabilityTest, SchedulerLibraryFollowsTheLeaderThroughZooKeeper) {
+  auto leader = waitForLeader(std::chrono::seconds(20));
+  ASSERT_TRUE(leader);
+  boost::asio::io_context io;
+  v1::FrameworkInfo framework;
+  framework.set_user("root");
+  framework.set_name("ha-follower");
+  framework.set_failover_timeout(300);
+  std::vector<std::string> subscriptions;  // "<framework id>@<master port>"
+  client::SchedulerOptions options;
+  options.master = zookeeper_.url("/mezzo");
+  options.framework = framework;
+  options.initialBackoff = std::chrono::milliseconds(100);
+  options.maxBackoff = std::chrono::milliseconds(500);
+  client::SchedulerCallbacks callbacks;
+  std::unique_ptr<client::Scheduler> scheduler;
+  callbacks.onSubscribed = [&](const v1::FrameworkID& id, Duration) {
+    subscriptions.push_back(id.value() + "@" + std::to_string(scheduler->masterEndpoint().port));
+  };
+  scheduler = std::make_unique<client::Scheduler>(io, options, callbacks);
+  scheduler->start();
+  auto runUntil = [&](const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io.restart();
+      io.run_for(std::chrono::milliseconds(20));
+    }
+    return done();
+  };
+  ASSERT_TRUE(runUntil([&] { return subscriptions.size() == 1; }));
+  EXPECT_EQ(subscriptions[0].substr(subscriptions[0].find('@') + 1), std::to_string(masters_[*leader].port));
+
+  masters_[*leader].process->kill9();
+  auto next = waitForLeader(std::chrono::seconds(20));
+  ASSERT_TRUE(next);
+  ASSERT_TRUE(runUntil([&] { return subscriptions.size() == 2; }));
+  std::string frameworkId = subscriptions[0].substr(0, subscriptions[0].find('@'));
+  EXPECT_EQ(subscriptions[1], frameworkId + "@" + std::to_string(masters_[*next].port))
+      << "re-subscribed to the new leader with the same framework id";
+  scheduler->stop();
+  scheduler.reset();
 }
 
 }  // namespace
