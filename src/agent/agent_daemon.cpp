@@ -21,7 +21,8 @@ AgentDaemon::AgentDaemon(asio::io_context& io, AgentFlags flags)
         route(std::move(request), std::move(responder));
       }),
       childSignals_(io, SIGCHLD), reconnectTimer_(io), heartbeatTimer_(io), statusRetryTimer_(io),
-      statusUpdates_(StatusUpdateOptions{flags_.statusUpdateRetryInterval, flags_.statusUpdateRetryMax}) {}
+      statusUpdates_(StatusUpdateOptions{flags_.statusUpdateRetryInterval, flags_.statusUpdateRetryMax}),
+      checkpointer_(flags_.workDir), recoveredTimer_(io) {}
 
 AgentDaemon::~AgentDaemon() = default;
 
@@ -44,6 +45,9 @@ Status AgentDaemon::start() {
     spdlog::warn("Executor binary {} is not executable; command tasks will fail", flags_.executorPath);
   }
 
+  checkpointer_ = Checkpointer(flags_.workDir);
+  Status recovered = recover();
+  if (!recovered) return Status::ioError("Recovery from " + checkpointer_.metaDir() + " failed: " + recovered.message());
   watchChildren();  // before any child exists, so no exit is missed
   auto port = server_.listen(flags_.ip, flags_.port);
   if (!port) return port.status();

@@ -9,7 +9,8 @@
 // master_link.cpp (registration stream, reconnection, calls to the master,
 // status update delivery), master_events.cpp (RUN_TASK, KILL_TASK, ...),
 // executors.cpp (launch, reaping, shutdown, agent-generated updates),
-// executor_api.cpp (POST /api/v1/executor), agent_http.cpp (/state, /files).
+// executor_api.cpp (POST /api/v1/executor), agent_http.cpp (/state, /files),
+// recovery.cpp (re-attaching to what a previous run checkpointed).
 //
 // Thread-safety: everything runs on the one io_context thread passed in.
 #pragma once
@@ -25,6 +26,7 @@
 #include <string>
 
 #include "agent/agent_flags.hpp"
+#include "agent/checkpoint.hpp"
 #include "agent/records.hpp"
 #include "agent/status_update_manager.hpp"
 #include "mezzo/common/recordio.hpp"
@@ -83,7 +85,16 @@ class AgentDaemon {
   void escalateShutdown(const ExecutorKey& key);
   void onRegistrationTimeout(const ExecutorKey& key);
   void watchChildren();
-  void executorExited(FrameworkRecord& framework, ExecutorRecord& executor, int waitStatus);
+  // The executor's process ended (`waitStatus` unknown when it was not our child).
+  void executorExited(FrameworkRecord& framework, ExecutorRecord& executor, std::optional<int> waitStatus);
+  struct OrphanStatus {
+    v1::TaskState state;
+    v1::TaskStatus::Reason reason;
+    std::string message;
+  };
+  // What the live tasks of an ended executor become, given why it ended.
+  OrphanStatus orphanedTaskStatus(const ExecutorRecord& executor, const std::string& how) const;
+  bool hasTasksOf(const FrameworkRecord& framework, const ExecutorId& executor) const;
   void sendToExecutor(ExecutorRecord& executor, const v1::executor::Event& event);
   // An update the agent itself generates for a task (source AGENT).
   void generateStatus(FrameworkRecord& framework, const TaskId& task, v1::TaskState state,
@@ -96,6 +107,20 @@ class AgentDaemon {
   void removeFramework(const FrameworkId& id);
   FrameworkRecord* framework(const FrameworkId& id);
   ExecutorId executorOf(const v1::Task& task) const;
+
+  // ------------------------------------------------------- recovery.cpp
+  // Reads the checkpoint and rebuilds frameworks, executors, tasks and
+  // status update streams; live executors wait for re-subscription.
+  Status recover();
+  void recoverFramework(RecoveredFramework& recovered, bool rebooted);
+  void recoverExecutor(FrameworkRecord& framework, RecoveredExecutor& recovered);
+  // Re-attaches a recovered executor, or ends it (gone, rebooted, cleanup).
+  void settleRecoveredExecutor(const ExecutorKey& key, bool ended, bool rebooted);
+  void recoverTask(FrameworkRecord& framework, ExecutorRecord& executor, RecoveredTask& recovered);
+  void onReregistrationTimeout(const ExecutorKey& key);
+  // Polls recovered executors (not our children: no SIGCHLD) for their end.
+  void watchRecoveredExecutors();
+  void checkpointOrLog(const Status& status) const;
 
   // --------------------------------------------------- executor_api.cpp
   void handleExecutorApi(net::Request&& request, net::Responder responder);
@@ -141,6 +166,8 @@ class AgentDaemon {
   uint64_t callGeneration_ = 0;
 
   StatusUpdateManager statusUpdates_;
+  Checkpointer checkpointer_;
+  boost::asio::steady_timer recoveredTimer_;
   std::map<FrameworkId, std::unique_ptr<FrameworkRecord>> frameworks_;
   std::deque<CompletedFramework> completedFrameworks_;
   std::map<pid_t, ExecutorKey> children_;

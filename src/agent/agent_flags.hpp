@@ -25,6 +25,10 @@
 
 namespace mezzo::agent {
 
+// What a restarted agent does with the executors its checkpoint names:
+// re-attach to them, or kill them (and report their tasks lost).
+enum class RecoverMode { kReconnect, kCleanup };
+
 struct AgentFlags {
   std::string master;  // host:port
   std::string ip = "127.0.0.1";
@@ -38,6 +42,8 @@ struct AgentFlags {
   Duration statusUpdateRetryMax = std::chrono::minutes(10);
   Duration executorRegistrationTimeout = std::chrono::minutes(1);
   Duration executorShutdownGracePeriod = std::chrono::seconds(5);
+  Duration executorReregistrationTimeout = std::chrono::seconds(2);
+  RecoverMode recover = RecoverMode::kReconnect;
   Duration registrationBackoffMin = std::chrono::seconds(1);
   Duration registrationBackoffMax = std::chrono::seconds(30);
   // Every flag as given, for /flags.

@@ -84,7 +84,7 @@ void AgentDaemon::executorSubscribe(FrameworkRecord& framework, ExecutorRecord& 
       current->stream.reset();
     }
   });
-  if (executor.state == ExecutorRecord::State::kLaunching) {
+  if (executor.state == ExecutorRecord::State::kLaunching || executor.state == ExecutorRecord::State::kRecovering) {
     executor.state = ExecutorRecord::State::kRunning;
     executor.timer->cancel();
   }

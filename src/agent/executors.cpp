@@ -80,7 +80,8 @@ std::map<std::string, std::string> AgentDaemon::executorEnvironment(const Framew
   env["MESOS_HTTP_COMMAND_EXECUTOR"] = "1";
   if (framework.info.checkpoint()) {
     env["MESOS_RECOVERY_TIMEOUT"] = "15mins";
-    env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = "2secs";
+    // Half the re-registration timeout: a retry always lands inside it.
+    env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = formatDuration(flags_.executorReregistrationTimeout / 2);
   }
   return env;
 }
@@ -130,6 +131,11 @@ Result<ExecutorRecord*> AgentDaemon::launchExecutor(FrameworkRecord& framework, 
     if (!ec) onRegistrationTimeout(key);
   });
   children_[*pid] = key;
+  if (framework.info.checkpoint()) {
+    checkpointOrLog(checkpointer_.writeExecutor(
+        agentId_, framework.id.value(), record->info,
+        ExecutorRun{record->containerId, record->directory, *pid, commandExecutor}));
+  }
   spdlog::info("Launched executor {} of framework {} as pid {} in {}", key.second.value(), key.first.value(), *pid,
                record->directory);
   ExecutorRecord* raw = record.get();
@@ -164,14 +170,15 @@ void AgentDaemon::onRegistrationTimeout(const ExecutorKey& key) {
 void AgentDaemon::shutdownExecutor(FrameworkRecord& framework, ExecutorRecord& executor,
                                    ExecutorRecord::EndReason reason) {
   if (executor.state == ExecutorRecord::State::kTerminating) return;
-  const bool launching = executor.state == ExecutorRecord::State::kLaunching;
+  // Nothing of ours runs under an executor that is not subscribed.
+  const bool launching = executor.state == ExecutorRecord::State::kLaunching ||
+                         (executor.state == ExecutorRecord::State::kRecovering && !executor.subscribed());
   executor.state = ExecutorRecord::State::kTerminating;
   executor.endReason = reason;
   executor.timer->cancel();
   spdlog::info("Shutting down executor {} of framework {}", executor.info.executor_id().value(),
                framework.id.value());
   if (launching) {
-    // Nothing runs under an executor that never subscribed.
     signalSession(executor.pid, SIGKILL);
     return;
   }
@@ -225,27 +232,19 @@ void AgentDaemon::watchChildren() {
   });
 }
 
-void AgentDaemon::executorExited(FrameworkRecord& framework, ExecutorRecord& executor, int waitStatus) {
-  const std::string how = describeWaitStatus(waitStatus);
+void AgentDaemon::executorExited(FrameworkRecord& framework, ExecutorRecord& executor,
+                                 std::optional<int> waitStatus) {
+  const std::string how = waitStatus ? describeWaitStatus(*waitStatus) : std::string("exited while the agent was down");
   const ExecutorId executorId(executor.info.executor_id().value());
   spdlog::info("Executor {} of framework {} {}", executorId.value(), framework.id.value(), how);
   // Destroy the rest of the container: processes the executor left behind.
-  signalSession(executor.pid, SIGKILL);
+  if (executor.endReason != ExecutorRecord::EndReason::kHostRebooted) signalSession(executor.pid, SIGKILL);
   executor.pid = -1;
-  executor.timer->cancel();
+  if (executor.timer) executor.timer->cancel();
   if (executor.stream) executor.stream->close();
   executor.stream.reset();
 
-  v1::TaskState state = v1::TASK_FAILED;
-  v1::TaskStatus::Reason reason = v1::TaskStatus::REASON_EXECUTOR_TERMINATED;
-  std::string message = "Executor " + how;
-  if (executor.endReason == ExecutorRecord::EndReason::kRegistrationTimeout) {
-    reason = v1::TaskStatus::REASON_EXECUTOR_REGISTRATION_TIMEOUT;
-    message = "Executor did not subscribe within " + formatDuration(flags_.executorRegistrationTimeout);
-  } else if (executor.endReason == ExecutorRecord::EndReason::kShutdown) {
-    state = v1::TASK_KILLED;
-    message = "Executor was shut down and " + how;
-  }
+  auto [state, reason, message] = orphanedTaskStatus(executor, how);
   std::vector<TaskId> orphans;
   for (const auto& [taskId, task] : framework.tasks) {
     if (executorOf(task) == executorId && !isTerminalTaskState(task.state())) orphans.push_back(taskId);
@@ -257,8 +256,16 @@ void AgentDaemon::executorExited(FrameworkRecord& framework, ExecutorRecord& exe
     call.set_type(internal::AgentCall::EXECUTOR_EXITED);
     call.mutable_executor_exited()->mutable_framework_id()->set_value(framework.id.value());
     call.mutable_executor_exited()->mutable_executor_id()->set_value(executorId.value());
-    call.mutable_executor_exited()->set_status(waitStatus);
+    if (waitStatus) call.mutable_executor_exited()->set_status(*waitStatus);
     sendToMaster(std::move(call));
+  }
+  if (framework.info.checkpoint()) {
+    // Kept (marked) while its tasks still owe acknowledged updates; see completeTask.
+    if (hasTasksOf(framework, executorId)) {
+      checkpointOrLog(checkpointer_.markExecutorTerminated(agentId_, framework.id.value(), executorId.value()));
+    } else {
+      checkpointer_.removeExecutor(agentId_, framework.id.value(), executorId.value());
+    }
   }
   framework.completedExecutors.push_back(CompletedExecutor{executor.info, executor.containerId, executor.directory});
   while (framework.completedExecutors.size() > kMaxCompletedExecutorsPerFramework) {
@@ -270,6 +277,28 @@ void AgentDaemon::executorExited(FrameworkRecord& framework, ExecutorRecord& exe
     removeFramework(frameworkId);
   } else {
     removeFrameworkIfIdle(frameworkId);
+  }
+}
+
+AgentDaemon::OrphanStatus AgentDaemon::orphanedTaskStatus(const ExecutorRecord& executor,
+                                                          const std::string& how) const {
+  using Reason = v1::TaskStatus;
+  switch (executor.endReason) {
+    case ExecutorRecord::EndReason::kRegistrationTimeout:
+      return {v1::TASK_FAILED, Reason::REASON_EXECUTOR_REGISTRATION_TIMEOUT,
+              "Executor did not subscribe within " + formatDuration(flags_.executorRegistrationTimeout)};
+    case ExecutorRecord::EndReason::kReregistrationTimeout:
+      return {v1::TASK_FAILED, Reason::REASON_EXECUTOR_REREGISTRATION_TIMEOUT,
+              "Executor did not re-subscribe within " + formatDuration(flags_.executorReregistrationTimeout) +
+                  " of the agent's restart"};
+    case ExecutorRecord::EndReason::kShutdown:
+      return {v1::TASK_KILLED, Reason::REASON_EXECUTOR_TERMINATED, "Executor was shut down and " + how};
+    case ExecutorRecord::EndReason::kRecoveryCleanup:
+      return {v1::TASK_LOST, Reason::REASON_AGENT_RESTARTED, "Executor was killed by the agent's recovery (cleanup)"};
+    case ExecutorRecord::EndReason::kHostRebooted:
+      return {v1::TASK_LOST, Reason::REASON_AGENT_RESTARTED, "The agent's host rebooted"};
+    default:
+      return {v1::TASK_FAILED, Reason::REASON_EXECUTOR_TERMINATED, "Executor " + how};
   }
 }
 
@@ -306,6 +335,10 @@ bool AgentDaemon::recordStatus(FrameworkRecord& framework, const v1::TaskStatus&
     // The master forgot a terminating framework: nobody would acknowledge.
     if (statusUpdates_.add(framework.id, status) == StatusUpdateManager::AddResult::kDuplicate) return false;
   }
+  // Written before the executor is acknowledged: a restarted agent resends it.
+  if (task != nullptr && framework.info.checkpoint()) {
+    checkpointOrLog(checkpointer_.appendUpdate(agentId_, framework.id.value(), executorOf(*task).value(), status));
+  }
   if (task != nullptr) {
     task->set_state(status.state());
     auto* statuses = task->mutable_statuses();
@@ -316,12 +349,24 @@ bool AgentDaemon::recordStatus(FrameworkRecord& framework, const v1::TaskStatus&
   return true;
 }
 
+bool AgentDaemon::hasTasksOf(const FrameworkRecord& framework, const ExecutorId& executor) const {
+  return std::any_of(framework.tasks.begin(), framework.tasks.end(),
+                     [&](const auto& entry) { return executorOf(entry.second) == executor; });
+}
+
 void AgentDaemon::completeTask(FrameworkRecord& framework, const TaskId& taskId) {
   auto it = framework.tasks.find(taskId);
   if (it == framework.tasks.end()) return;
+  const ExecutorId executorId = executorOf(it->second);
   framework.completedTasks.push_back(std::move(it->second));
   framework.tasks.erase(it);
   while (framework.completedTasks.size() > kMaxCompletedTasksPerFramework) framework.completedTasks.pop_front();
+  if (framework.info.checkpoint()) {
+    checkpointer_.removeTask(agentId_, framework.id.value(), executorId.value(), taskId.value());
+    if (framework.executor(executorId) == nullptr && !hasTasksOf(framework, executorId)) {
+      checkpointer_.removeExecutor(agentId_, framework.id.value(), executorId.value());
+    }
+  }
 }
 
 void AgentDaemon::removeFrameworkIfIdle(const FrameworkId& id) {
@@ -347,6 +392,7 @@ void AgentDaemon::removeFramework(const FrameworkId& id) {
   completedFrameworks_.push_back(std::move(completed));
   while (completedFrameworks_.size() > kMaxCompletedFrameworks) completedFrameworks_.pop_front();
   statusUpdates_.removeFramework(id);
+  if (fw.info.checkpoint()) checkpointer_.removeFramework(agentId_, id.value());
   frameworks_.erase(it);
 }
 

@@ -35,7 +35,10 @@ void injectAllocationRole(const v1::FrameworkInfo& info, v1::TaskInfo* task) {
   if (task->has_executor()) inject(task->mutable_executor()->mutable_resources());
 }
 
-v1::Task taskRecord(const v1::TaskInfo& info, const FrameworkRecord& framework, const std::string& agentId) {
+
+}  // namespace
+
+v1::Task taskRecordFor(const v1::TaskInfo& info, const FrameworkRecord& framework, const std::string& agentId) {
   v1::Task task;
   task.set_name(info.name());
   *task.mutable_task_id() = info.task_id();
@@ -50,8 +53,6 @@ v1::Task taskRecord(const v1::TaskInfo& info, const FrameworkRecord& framework, 
   *task.mutable_limits() = info.limits();
   return task;
 }
-
-}  // namespace
 
 void AgentDaemon::handleMasterEvent(const internal::AgentEvent& event) {
   using Event = internal::AgentEvent;
@@ -111,6 +112,7 @@ void AgentDaemon::onRegistered(const internal::AgentEvent::Registered& registere
   agentId_ = id;
   info_.mutable_id()->set_value(id);
   registered_ = true;
+  checkpointOrLog(checkpointer_.writeAgent(info_));
   reconnectBackoff_ = Duration::zero();
   if (registered.heartbeat_interval_seconds() > 0) {
     masterHeartbeatInterval_ = secondsToDuration(registered.heartbeat_interval_seconds());
@@ -145,10 +147,14 @@ void AgentDaemon::runTask(const internal::AgentEvent::RunTask& run) {
     return;
   }
   spdlog::info("Got task {} of framework {}", taskId.value(), frameworkId.value());
-  fw.tasks[taskId] = taskRecord(task, fw, agentId_);
+  fw.tasks[taskId] = taskRecordFor(task, fw, agentId_);
 
   const bool command = !task.has_executor();
   v1::ExecutorInfo info = command ? commandExecutorInfo(fw, task) : task.executor();
+  if (fw.info.checkpoint()) {
+    checkpointOrLog(checkpointer_.writeFramework(agentId_, fw.info));
+    checkpointOrLog(checkpointer_.writeTask(agentId_, frameworkId.value(), info.executor_id().value(), task));
+  }
   ExecutorRecord* executor = fw.executor(ExecutorId(info.executor_id().value()));
   if (executor != nullptr && executor->state == ExecutorRecord::State::kTerminating) {
     generateStatus(fw, taskId, partitionAware(fw.info) ? v1::TASK_DROPPED : v1::TASK_LOST,
@@ -225,6 +231,13 @@ void AgentDaemon::acknowledgeUpdate(const internal::AgentEvent::AcknowledgeUpdat
     spdlog::debug("Ignoring acknowledgement {} for task {}: not the outstanding update",
                   uuidBytesToString(ack.uuid()), taskId.value());
     return;
+  }
+  FrameworkRecord* acked = framework(frameworkId);
+  if (acked != nullptr && acked->info.checkpoint()) {
+    if (const v1::Task* task = acked->task(taskId)) {
+      checkpointOrLog(checkpointer_.appendAcknowledgement(agentId_, frameworkId.value(), executorOf(*task).value(),
+                                                          taskId.value(), ack.uuid()));
+    }
   }
   if (result == StatusUpdateManager::AckResult::kStreamFinished) {
     if (FrameworkRecord* fw = framework(frameworkId)) completeTask(*fw, taskId);

@@ -164,6 +164,15 @@ bool sessionAlive(pid_t sid) {
   return alive;
 }
 
+bool sessionLeaderAlive(pid_t sid) {
+  if (sid <= 1) return false;
+  std::ifstream stat("/proc/" + std::to_string(sid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  char state = 0;
+  return sessionOf(line, &state) == sid && state != 'Z' && state != 'X';
+}
+
 std::string describeWaitStatus(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) {

@@ -50,6 +50,10 @@ int signalSession(pid_t sid, int signal);
 // True if any process still belongs to session `sid` (zombies excluded).
 bool sessionAlive(pid_t sid);
 
+// True if `sid` is alive (not a zombie) and still leads session `sid`: the
+// check a restarted agent makes before trusting a checkpointed pid.
+bool sessionLeaderAlive(pid_t sid);
+
 // "exited with status 3", "terminated with signal SIGKILL".
 std::string describeWaitStatus(int status);
 

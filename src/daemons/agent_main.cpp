@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   std::string registrationTimeout = "1mins";
   std::string shutdownGracePeriod = "5secs";
   std::string registrationBackoff = "1secs";
+  std::string reregistrationTimeout = "2secs";
+  std::string recover = "reconnect";
   std::string logLevel = "info";
   app.add_option("--master", flags.master, "Master to register with, host:port")->required();
   app.add_option("--ip", flags.ip, "IP address to listen on")->capture_default_str();
@@ -34,6 +36,14 @@ int main(int argc, char** argv) {
   app.add_option("--executor_shutdown_grace_period", shutdownGracePeriod,
                  "Time an executor has to exit after SHUTDOWN before it is killed")
       ->capture_default_str();
+  app.add_option("--executor_reregistration_timeout", reregistrationTimeout,
+                 "After a restart, time recovered executors have to re-subscribe before they are destroyed")
+      ->capture_default_str();
+  app.add_option("--recover", recover,
+                 "After a restart: 'reconnect' to running executors of checkpointing frameworks, or 'cleanup' "
+                 "(kill them)")
+      ->check(CLI::IsMember({"reconnect", "cleanup"}))
+      ->capture_default_str();
   app.add_option("--registration_backoff_factor", registrationBackoff,
                  "First delay before retrying registration (doubles up to 30secs)")
       ->capture_default_str();
@@ -52,6 +62,8 @@ int main(int argc, char** argv) {
   flags.statusUpdateRetryInterval = parse(statusUpdateRetryInterval, "status_update_retry_interval");
   flags.executorRegistrationTimeout = parse(registrationTimeout, "executor_registration_timeout");
   flags.executorShutdownGracePeriod = parse(shutdownGracePeriod, "executor_shutdown_grace_period");
+  flags.executorReregistrationTimeout = parse(reregistrationTimeout, "executor_reregistration_timeout");
+  flags.recover = recover == "cleanup" ? agent::RecoverMode::kCleanup : agent::RecoverMode::kReconnect;
   flags.registrationBackoffMin = parse(registrationBackoff, "registration_backoff_factor");
   flags.registrationBackoffMax = std::max(flags.registrationBackoffMax, flags.registrationBackoffMin);
   flags.statusUpdateRetryMax = std::max(flags.statusUpdateRetryMax, flags.statusUpdateRetryInterval);
