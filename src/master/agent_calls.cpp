@@ -138,6 +138,9 @@ void MasterCore::adoptAgentTasks(AgentRecord& agent, const internal::AgentCall::
     framework->second->tasks.emplace(taskId, std::move(record));
     agent.tasks.insert({frameworkId, taskId});
   }
+  // The agent reports every executor it runs: ones it no longer has ended
+  // while it was away.
+  agent.executors.clear();
   for (const v1::ExecutorInfo& executor : reg.executors()) {
     if (executor.has_framework_id()) {
       agent.executors[FrameworkId(executor.framework_id().value())][ExecutorId(executor.executor_id().value())] =
