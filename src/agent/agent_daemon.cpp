@@ -1,5 +1,6 @@
 // Start-up, shutdown and request routing of the agent.
 #include "agent/agent_daemon.hpp"
+#include "ha/zookeeper.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -27,9 +28,19 @@ AgentDaemon::AgentDaemon(asio::io_context& io, AgentFlags flags)
 AgentDaemon::~AgentDaemon() = default;
 
 Status AgentDaemon::start() {
-  auto master = net::parseEndpoint(flags_.master);
-  if (!master) return Status::invalidArgument("Invalid --master: " + master.error());
-  master_ = *master;
+  if (flags_.master.starts_with("zk://")) {
+    auto url = ha::parseZooKeeperUrl(flags_.master);
+    if (!url) return Status::invalidArgument("Invalid --master: " + url.error());
+    auto group = ha::ZooKeeperGroup::create(io_, *url, std::chrono::seconds(10));
+    if (!group) return group.status();
+    zooKeeper_ = *group;
+    detector_ = ha::makeZooKeeperDetector(*group);
+    leaderKnown_ = false;
+  } else {
+    auto master = net::parseEndpoint(flags_.master);
+    if (!master) return Status::invalidArgument("Invalid --master: " + master.error());
+    master_ = *master;
+  }
   std::error_code ec;
   std::filesystem::create_directories(flags_.workDir, ec);
   if (ec) return Status::ioError("Cannot create --work_dir " + flags_.workDir + ": " + ec.message());
@@ -68,7 +79,11 @@ Status AgentDaemon::start() {
   resources->toProto(info_.mutable_resources());
   for (v1::Attribute& attribute : *attributes) *info_.add_attributes() = std::move(attribute);
   spdlog::info("Agent listening on {} with resources {}", advertisedEndpoint_, resources->toString());
-  connectToMaster();
+  if (detector_) {
+    detector_->start([this](const std::optional<v1::MasterInfo>& leader) { onLeaderChanged(leader); });
+  } else {
+    connectToMaster();
+  }
   return Status::ok();
 }
 

@@ -29,6 +29,7 @@
 #include "agent/checkpoint.hpp"
 #include "agent/records.hpp"
 #include "agent/status_update_manager.hpp"
+#include "ha/leader.hpp"
 #include "mezzo/common/recordio.hpp"
 #include "mezzo/internal/agent_protocol.pb.h"
 #include "mezzo/net/http_client.hpp"
@@ -54,6 +55,7 @@ class AgentDaemon {
   using ExecutorKey = std::pair<FrameworkId, ExecutorId>;
 
   // ---------------------------------------------------- master_link.cpp
+  void onLeaderChanged(const std::optional<v1::MasterInfo>& leader);
   void connectToMaster();
   void onMasterData(uint64_t generation, std::string_view data);
   void onMasterClosed(uint64_t generation, const Status& status);
@@ -150,6 +152,11 @@ class AgentDaemon {
 
   // Master connection.
   net::Endpoint master_;
+  // With --master=zk://...: the leading master comes from ZooKeeper and
+  // master_ follows it; no connection is attempted while no leader is known.
+  std::shared_ptr<void> zooKeeper_;
+  std::unique_ptr<ha::Detector> detector_;
+  bool leaderKnown_ = true;
   std::shared_ptr<net::HttpStream> masterStream_;
   uint64_t masterGeneration_ = 0;
   RecordIoDecoder masterDecoder_;

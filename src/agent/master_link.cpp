@@ -21,8 +21,23 @@ std::chrono::steady_clock::duration toSteady(Duration duration) {
 
 }  // namespace
 
+void AgentDaemon::onLeaderChanged(const std::optional<v1::MasterInfo>& leader) {
+  leaderKnown_ = leader.has_value();
+  if (!leader) {
+    spdlog::warn("No leading master known");
+    return;
+  }
+  net::Endpoint endpoint{leader->hostname(), static_cast<uint16_t>(leader->port())};
+  if (registered_ && endpoint.host == master_.host && endpoint.port == master_.port) return;
+  spdlog::info("Leading master is {}", endpoint.toString());
+  master_ = endpoint;
+  reconnectBackoff_ = Duration::zero();
+  reconnectTimer_.cancel();
+  connectToMaster();
+}
+
 void AgentDaemon::connectToMaster() {
-  if (stopping_) return;
+  if (stopping_ || !leaderKnown_) return;
   const uint64_t generation = ++masterGeneration_;
   if (auto old = std::move(masterStream_)) old->close();  // its callbacks are ignored now
   masterDecoder_ = RecordIoDecoder();

@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <set>
 
 #include "harness/process.hpp"
+#include "harness/scheduler_session.hpp"
 #include "mezzo/client/scheduler.hpp"
 #include "harness/zookeeper_server.hpp"
 
@@ -41,16 +43,19 @@ class HighAvailabilityTest : public ::testing::Test {
     if (!zookeeper_.available()) GTEST_SKIP() << "ZooKeeper server could not be started";
     dir_ = makeTempDir("mezzo-ha");
     for (int i = 0; i < 3; ++i) {
-      Master master;
-      master.port = freePort();
-      master.process = std::make_unique<DaemonProcess>(
-          "mezzo-master",
-          std::vector<std::string>{"--ip=127.0.0.1", "--port=" + std::to_string(master.port),
-                                   "--zk=" + zookeeper_.url("/mezzo"), "--zk_session_timeout=2secs",
-                                   "--registry=in_memory"},
-          dir_ / ("master" + std::to_string(i) + ".log"));
-      masters_.push_back(std::move(master));
+      masters_.emplace_back();
+      masters_.back().port = freePort();
+      startMaster(static_cast<size_t>(i));
     }
+  }
+
+  void startMaster(size_t i) {
+    masters_[i].process = std::make_unique<DaemonProcess>(
+        "mezzo-master",
+        std::vector<std::string>{"--ip=127.0.0.1", "--port=" + std::to_string(masters_[i].port),
+                                 "--zk=" + zookeeper_.url("/mezzo"), "--zk_session_timeout=2secs",
+                                 "--registry=in_memory", "--allocation_interval=100ms"},
+        dir_ / ("master" + std::to_string(i) + ".log"));
   }
   void TearDown() override {
     masters_.clear();
@@ -159,6 +164,82 @@ TEST_F(HighAvailabilityTest, SchedulerLibraryFollowsTheLeaderThroughZooKeeper) {
       << "re-subscribed to the new leader with the same framework id";
   scheduler->stop();
   scheduler.reset();
+}
+
+// The scenario of issue 5: an agent and a framework's running tasks survive
+// three kills of the leading master; a plain v1 JSON client re-subscribes
+// with its framework id and reconciles every task as TASK_RUNNING.
+TEST_F(HighAvailabilityTest, RunningTasksSurviveThreeLeaderKills) {
+  auto leader = waitForLeader(std::chrono::seconds(20));
+  ASSERT_TRUE(leader);
+  DaemonProcess agent("mezzo-agent",
+                      {"--master=" + zookeeper_.url("/mezzo"), "--ip=127.0.0.1", "--port=0",
+                       "--work_dir=" + (dir_ / "agent").string(), "--resources=cpus:4;mem:2048",
+                       "--registration_backoff_factor=100ms"},
+                      dir_ / "agent.log");
+  auto agentRegistered = [&](size_t master) {
+    return waitUntil([&] { return getJson(masters_[master].endpoint(), "/state")["activated_slaves"] == 1; },
+                     std::chrono::seconds(20));
+  };
+  ASSERT_TRUE(agentRegistered(*leader)) << agent.log();
+
+  const int kTasks = 5;
+  std::string frameworkId;
+  {
+    SchedulerSession session(masters_[*leader].endpoint());
+    ASSERT_EQ(session.subscribe(subscribeCall("ha-tasks", /*failoverTimeout=*/600)), 200u);
+    auto offers = session.waitFor([](const Event& e) { return e.type() == Event::OFFERS && e.offers().offers_size(); });
+    ASSERT_TRUE(offers);
+    v1::Offer offer = offers->offers().offers(0);
+    std::vector<v1::TaskInfo> tasks;
+    for (int i = 0; i < kTasks; ++i) tasks.push_back(commandTask("long-" + std::to_string(i), offer, "sleep 600"));
+    ASSERT_EQ(session.call(launchCall(offer, tasks))->status, 202u);
+    std::set<std::string> running;
+    while (running.size() < kTasks) {
+      auto event = session.waitForType(Event::UPDATE);
+      ASSERT_TRUE(event) << running.size() << " of " << kTasks << " tasks running";
+      const v1::TaskStatus& status = event->update().status();
+      if (status.has_uuid()) session.acknowledge(status);
+      if (status.state() == v1::TASK_RUNNING) running.insert(status.task_id().value());
+    }
+    frameworkId = session.frameworkId();
+  }
+
+  for (int round = 0; round < 3; ++round) {
+    size_t killed = *leader;
+    masters_[killed].process->kill9();
+    leader = waitForLeader(std::chrono::seconds(30));
+    ASSERT_TRUE(leader) << "round " << round;
+    ASSERT_TRUE(agentRegistered(*leader)) << "round " << round << ": agent did not follow the leader";
+    SchedulerSession session(masters_[*leader].endpoint());
+    ASSERT_EQ(session.subscribe(subscribeCall("ha-tasks", 600, {}, frameworkId)), 200u);
+    ASSERT_TRUE(session.waitForType(Event::SUBSCRIBED));
+    EXPECT_EQ(session.frameworkId(), frameworkId);
+    // The agent's spare resources are offered right after SUBSCRIBED; take
+    // the offer before the reconciliation answers (waiting skips other events).
+    auto offers = session.waitFor([](const Event& e) { return e.type() == Event::OFFERS && e.offers().offers_size(); });
+    ASSERT_TRUE(offers) << "round " << round << ": no offer from the new leader";
+    Call reconcile;
+    reconcile.set_type(Call::RECONCILE);
+    for (int i = 0; i < kTasks; ++i) {
+      reconcile.mutable_reconcile()->add_tasks()->mutable_task_id()->set_value("long-" + std::to_string(i));
+    }
+    ASSERT_EQ(session.call(reconcile)->status, 202u);
+    for (int i = 0; i < kTasks; ++i) {
+      auto status = session.waitForUpdate("long-" + std::to_string(i));
+      ASSERT_TRUE(status) << "round " << round << " task " << i;
+      EXPECT_EQ(status->state(), v1::TASK_RUNNING) << "round " << round << " task " << i;
+    }
+    if (round == 2) {
+      // New tasks still launch on the latest leader.
+      v1::Offer offer = offers->offers().offers(0);
+      ASSERT_EQ(session.call(launchCall(offer, {commandTask("after-failover", offer, "true")}))->status, 202u);
+      auto statuses = session.followTask("after-failover", v1::TASK_FINISHED);
+      ASSERT_FALSE(statuses.empty());
+      EXPECT_EQ(statuses.back().state(), v1::TASK_FINISHED);
+    }
+    startMaster(killed);  // back as a standby for the next round
+  }
 }
 
 }  // namespace
