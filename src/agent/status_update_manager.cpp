@@ -4,21 +4,6 @@
 
 namespace mezzo::agent {
 
-bool isTerminalTaskState(v1::TaskState state) {
-  switch (state) {
-    case v1::TASK_FINISHED:
-    case v1::TASK_FAILED:
-    case v1::TASK_KILLED:
-    case v1::TASK_ERROR:
-    case v1::TASK_LOST:
-    case v1::TASK_DROPPED:
-    case v1::TASK_GONE:
-    case v1::TASK_GONE_BY_OPERATOR:
-      return true;
-    default:
-      return false;
-  }
-}
 
 StatusUpdateManager::AddResult StatusUpdateManager::add(const FrameworkId& framework, const v1::TaskStatus& status) {
   Stream& stream = streams_[{framework, TaskId(status.task_id().value())}];

@@ -16,6 +16,8 @@
 // Thread-safety: none; owned by the agent's event loop.
 #pragma once
 
+#include "mezzo/common/task_states.hpp"
+
 #include <deque>
 #include <map>
 #include <optional>
@@ -93,6 +95,6 @@ class StatusUpdateManager {
   std::map<Key, Stream> streams_;
 };
 
-bool isTerminalTaskState(v1::TaskState state);
+inline bool isTerminalTaskState(v1::TaskState state) { return mezzo::isTerminalState(state); }
 
 }  // namespace mezzo::agent
