@@ -1,31 +1,114 @@
 #include "alloc/allocator.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <utility>
 
 namespace mezzo::alloc {
+namespace {
+
+uint64_t mix(uint64_t hash, uint64_t value) {
+  hash ^= value + 0x9e3779b97f4a7c15ULL + (hash << 6) + (hash >> 2);
+  return hash;
+}
+
+// A 64-bit content hash of a Resources value (never 0). Two different values
+// share one with probability ~2^-64; a collision could only make a filter
+// hold a little longer than it should (until it expires or is revived).
+uint64_t fingerprint(const Resources& resources) {
+  uint64_t hash = 0x84222325cbf29ce4ULL;
+  std::hash<std::string> text;
+  for (const ResourceEntry& entry : resources.entries()) {
+    hash = mix(hash, text(entry.name));
+    hash = mix(hash, static_cast<uint64_t>(entry.type));
+    hash = mix(hash, static_cast<uint64_t>(entry.scalarMillis));
+    for (const Interval& range : entry.ranges) hash = mix(mix(hash, range.begin), range.end);
+    for (const std::string& item : entry.items) hash = mix(hash, text(item));
+    for (const Reservation& reservation : entry.reservations) {
+      hash = mix(mix(hash, text(reservation.role)), static_cast<uint64_t>(reservation.type));
+    }
+    hash = mix(mix(hash, text(entry.allocationRole)), entry.revocable ? 1 : 2);
+  }
+  return hash == 0 ? 1 : hash;
+}
+
+}  // namespace
 
 struct Allocator::AgentState {
+  AgentId id;
+  uint32_t index = 0;  // unique for this allocator's lifetime; keys filters
   Resources total;
   Resources allocated;  // offered or used, with allocation roles
+  Resources available;  // total minus allocated, kept up to date
   std::map<FrameworkId, Resources> allocatedByFramework;
   bool active = true;
+  bool changed = false;  // listed in changedAgents_
+  // Visited without result: skipped until quietUntil unless it or epoch_ changes.
+  bool quiet = false;
+  uint64_t quietEpoch = 0;
+  TimePoint quietUntil;
 };
 
 struct Allocator::FrameworkState {
+  FrameworkId id;
   FrameworkSpec spec;
   bool active = true;
-  // Decline filters by (role, agent).
-  std::map<std::pair<std::string, AgentId>, std::vector<Filter>> filters;
+  // Decline filters by (role index << 32 | agent index).
+  std::unordered_map<uint64_t, std::vector<Filter>> filters;
 };
+
+// What an agent can offer to one role (optionally without revocable
+// resources), computed once per agent visit and after each allocation.
+struct Allocator::Offerable {
+  bool computed = false;
+  Resources resources;
+  bool worthOffering = false;  // non-empty and above the minimum allocatable size
+  uint64_t fingerprint = 0;
+};
+
+namespace {
+uint64_t filterKey(uint32_t role, uint32_t agent) { return (static_cast<uint64_t>(role) << 32) | agent; }
+}  // namespace
 
 Allocator::Allocator(AllocatorOptions options) : options_(std::move(options)) {}
 Allocator::~Allocator() = default;
 
+void Allocator::markChanged(AgentState& agent) {
+  agent.quiet = false;
+  if (agent.changed) return;
+  agent.changed = true;
+  changedAgents_.push_back(agent.id);
+}
+
+void Allocator::refreshAvailable(AgentState& agent) {
+  agent.available = agent.total - agent.allocated.withoutAllocation();
+  markChanged(agent);
+}
+
+void Allocator::changeTotals(const Resources& total, double sign) {
+  for (const auto& [name, value] : total.scalarQuantities()) totals_[name] += sign * value;
+  std::erase_if(totals_, [](const auto& item) { return item.second <= 1e-9; });
+  totalsChanged_ = true;
+  // More free resources in the cluster can lift a guarantee-headroom cap anywhere.
+  if (!quotas_.empty()) ++epoch_;
+}
+
+void Allocator::pushTotals() const {
+  if (!totalsChanged_) return;
+  totalsChanged_ = false;
+  roleSorter_.setTotal(totals_);
+  for (auto& [role, sorter] : frameworkSorters_) sorter->setTotal(totals_);
+}
+
 void Allocator::addAgent(const AgentId& agent, const Resources& total, const std::map<FrameworkId, Resources>& used) {
   auto state = std::make_unique<AgentState>();
+  state->id = agent;
+  state->index = nextAgentIndex_++;
   state->total = total.withoutAllocation();
+  state->available = state->total;
+  changeTotals(state->total, 1);
+  markChanged(*state);
   agents_[agent] = std::move(state);
-  updateTotals();
   for (const auto& [framework, resources] : used) addUsed(framework, agent, resources);
 }
 
@@ -38,26 +121,35 @@ void Allocator::removeAgent(const AgentId& agent) {
     for (const ResourceEntry& entry : resources.entries()) roles.insert(entry.allocationRole);
     for (const std::string& role : roles) trackUnallocated(framework, role, resources.allocatedTo(role));
   }
+  uint32_t index = it->second->index;
+  changeTotals(it->second->total, -1);
   agents_.erase(it);
   for (auto& [id, framework] : frameworks_) {
-    std::erase_if(framework->filters, [&](const auto& item) { return item.first.second == agent; });
+    std::erase_if(framework->filters, [&](const auto& item) { return static_cast<uint32_t>(item.first) == index; });
   }
-  updateTotals();
 }
 
 void Allocator::activateAgent(const AgentId& agent) {
-  if (auto it = agents_.find(agent); it != agents_.end()) it->second->active = true;
+  if (auto it = agents_.find(agent); it != agents_.end()) {
+    it->second->active = true;
+    markChanged(*it->second);
+  }
 }
 
 void Allocator::deactivateAgent(const AgentId& agent) {
   if (auto it = agents_.find(agent); it != agents_.end()) it->second->active = false;
 }
 
+uint32_t Allocator::roleIndex(const std::string& role) {
+  auto [it, inserted] = roleIndexes_.try_emplace(role, static_cast<uint32_t>(roleIndexes_.size()));
+  return it->second;
+}
+
 void Allocator::addRoleClient(const std::string& role, const FrameworkId& framework) {
+  pushTotals();
   if (!roleSorter_.contains(role)) {
     auto weight = weights_.find(role);
     roleSorter_.add(role, weight == weights_.end() ? 1.0 : weight->second);
-    roleSorter_.setTotal(totals_);
   }
   auto& sorter = frameworkSorters_[role];
   if (!sorter) {
@@ -65,6 +157,7 @@ void Allocator::addRoleClient(const std::string& role, const FrameworkId& framew
     sorter->setTotal(totals_);
   }
   if (!sorter->contains(framework.value())) sorter->add(framework.value());
+  if (!quotas_.empty()) updateLimitBlock(role);
 }
 
 void Allocator::removeRoleClient(const std::string& role, const FrameworkId& framework) {
@@ -79,10 +172,13 @@ void Allocator::removeRoleClient(const std::string& role, const FrameworkId& fra
 
 void Allocator::addFramework(const FrameworkId& framework, const FrameworkSpec& spec, bool active) {
   auto state = std::make_unique<FrameworkState>();
+  state->id = framework;
   state->spec = spec;
   state->active = active;
+  frameworksByName_[framework.value()] = state.get();
   frameworks_[framework] = std::move(state);
   for (const std::string& role : spec.roles) addRoleClient(role, framework);
+  ++epoch_;
 }
 
 void Allocator::updateFramework(const FrameworkId& framework, const FrameworkSpec& spec) {
@@ -93,37 +189,56 @@ void Allocator::updateFramework(const FrameworkId& framework, const FrameworkSpe
   }
   for (const std::string& role : spec.roles) addRoleClient(role, framework);
   it->second->spec = spec;
+  // A changed capability changes what is offerable: forget covered fingerprints.
+  for (auto& [key, filters] : it->second->filters) {
+    for (Filter& filter : filters) filter.coveredFingerprint = 0;
+  }
+  ++epoch_;
 }
 
 void Allocator::removeFramework(const FrameworkId& framework) {
   auto it = frameworks_.find(framework);
   if (it == frameworks_.end()) return;
   for (const std::string& role : it->second->spec.roles) removeRoleClient(role, framework);
+  frameworksByName_.erase(framework.value());
   frameworks_.erase(it);
 }
 
 void Allocator::activateFramework(const FrameworkId& framework) {
-  if (auto it = frameworks_.find(framework); it != frameworks_.end()) it->second->active = true;
+  if (auto it = frameworks_.find(framework); it != frameworks_.end()) {
+    it->second->active = true;
+    ++epoch_;
+  }
 }
 
 void Allocator::deactivateFramework(const FrameworkId& framework) {
   if (auto it = frameworks_.find(framework); it != frameworks_.end()) it->second->active = false;
 }
 
+void Allocator::trackSorters(const FrameworkId& framework, const std::string& role, const Quantities& quantities,
+                             double sign) {
+  auto sorterIt = frameworkSorters_.find(role);
+  if (sign > 0) {
+    roleSorter_.allocated(role, quantities);
+    if (sorterIt != frameworkSorters_.end()) sorterIt->second->allocated(framework.value(), quantities);
+  } else {
+    roleSorter_.unallocated(role, quantities);
+    if (sorterIt != frameworkSorters_.end()) sorterIt->second->unallocated(framework.value(), quantities);
+  }
+}
+
 void Allocator::trackAllocated(const FrameworkId& framework, const std::string& role, const Resources& resources) {
   auto quantities = resources.scalarQuantities();
-  roleSorter_.allocated(role, quantities);
-  if (auto it = frameworkSorters_.find(role); it != frameworkSorters_.end()) {
-    it->second->allocated(framework.value(), quantities);
-  }
+  trackConsumption(role, quantities, 1);
+  trackSorters(framework, role, quantities, 1);
 }
 
 void Allocator::trackUnallocated(const FrameworkId& framework, const std::string& role, const Resources& resources) {
   auto quantities = resources.scalarQuantities();
-  roleSorter_.unallocated(role, quantities);
-  if (auto it = frameworkSorters_.find(role); it != frameworkSorters_.end()) {
-    it->second->unallocated(framework.value(), quantities);
-  }
+  trackConsumption(role, quantities, -1);
+  trackSorters(framework, role, quantities, -1);
+  // Freed consumption can open quota headroom on agents that are quiet.
+  if (!quotas_.empty()) ++epoch_;
 }
 
 void Allocator::addUsed(const FrameworkId& framework, const AgentId& agent, const Resources& resources) {
@@ -131,6 +246,7 @@ void Allocator::addUsed(const FrameworkId& framework, const AgentId& agent, cons
   if (it == agents_.end()) return;
   it->second->allocated += resources;
   it->second->allocatedByFramework[framework] += resources;
+  refreshAvailable(*it->second);
   std::set<std::string> roles;
   for (const ResourceEntry& entry : resources.entries()) roles.insert(entry.allocationRole);
   for (const std::string& role : roles) trackAllocated(framework, role, resources.allocatedTo(role));
@@ -147,6 +263,7 @@ void Allocator::recoverResources(const FrameworkId& framework, const AgentId& ag
       it->second -= resources;
       if (it->second.empty()) byFramework.erase(it);
     }
+    refreshAvailable(*agentIt->second);
   }
   std::set<std::string> roles;
   for (const ResourceEntry& entry : resources.entries()) roles.insert(entry.allocationRole);
@@ -158,8 +275,8 @@ void Allocator::recoverResources(const FrameworkId& framework, const AgentId& ag
   }
   Duration duration = std::min(*filter, options_.maxFilterDuration);
   for (const std::string& role : roles) {
-    frameworkIt->second->filters[{role, agent}].push_back(
-        Filter{resources.allocatedTo(role).withoutAllocation(), now + duration});
+    frameworkIt->second->filters[filterKey(roleIndex(role), agentIt->second->index)].push_back(
+        Filter{resources.allocatedTo(role).withoutAllocation(), now + duration, 0});
   }
 }
 
@@ -176,8 +293,10 @@ void Allocator::reviveRoles(const FrameworkId& framework, const std::set<std::st
   const std::set<std::string> target = roles.empty() ? it->second->spec.roles : roles;
   for (const std::string& role : target) {
     it->second->spec.suppressedRoles.erase(role);
-    std::erase_if(it->second->filters, [&](const auto& item) { return item.first.first == role; });
+    uint32_t index = roleIndex(role);
+    std::erase_if(it->second->filters, [&](const auto& item) { return (item.first >> 32) == index; });
   }
+  ++epoch_;
 }
 
 void Allocator::setWeight(const std::string& role, double weight) {
@@ -185,28 +304,27 @@ void Allocator::setWeight(const std::string& role, double weight) {
   roleSorter_.setWeight(role, weight);
 }
 
-void Allocator::updateTotals() {
-  totals_.clear();
-  for (const auto& [id, agent] : agents_) {
-    for (const auto& [name, value] : agent->total.scalarQuantities()) totals_[name] += value;
-  }
-  roleSorter_.setTotal(totals_);
-  for (auto& [role, sorter] : frameworkSorters_) sorter->setTotal(totals_);
-}
-
-bool Allocator::isFiltered(const FrameworkId& framework, const std::string& role, const AgentId& agent,
-                           const Resources& resources, TimePoint now) {
-  auto& filters = frameworks_.at(framework)->filters;
-  auto it = filters.find({role, agent});
-  if (it == filters.end()) return false;
+// The expiry of a live filter that covers `offerable`, if any. A filter that
+// covered the same content before answers by fingerprint, without resource math.
+std::optional<TimePoint> Allocator::filteredUntil(FrameworkState& framework, uint64_t key, const Offerable& offerable,
+                                                  TimePoint now) {
+  auto it = framework.filters.find(key);
+  if (it == framework.filters.end()) return std::nullopt;
   std::erase_if(it->second, [&](const Filter& filter) { return filter.expiry <= now; });
   if (it->second.empty()) {
-    filters.erase(it);
-    return false;
+    framework.filters.erase(it);
+    return std::nullopt;
   }
-  Resources plain = resources.withoutAllocation();
-  return std::any_of(it->second.begin(), it->second.end(),
-                     [&](const Filter& filter) { return filter.resources.contains(plain); });
+  for (Filter& filter : it->second) {
+    if (filter.coveredFingerprint == offerable.fingerprint) return filter.expiry;
+  }
+  for (Filter& filter : it->second) {
+    if (filter.resources.contains(offerable.resources)) {
+      filter.coveredFingerprint = offerable.fingerprint;
+      return filter.expiry;
+    }
+  }
+  return std::nullopt;
 }
 
 bool Allocator::meetsMinimum(const Resources& resources) const {
@@ -219,40 +337,101 @@ bool Allocator::meetsMinimum(const Resources& resources) const {
   });
 }
 
-std::vector<Allocation> Allocator::allocate(TimePoint now) {
+// Offers what the agent has for `role` to one framework unless it is inactive,
+// suppressed the role, the rest is too small, or a filter holds it back.
+// Returns true if an allocation was made.
+bool Allocator::offerOnAgent(AgentState& agent, const std::string& role, FrameworkState& framework, TimePoint now,
+                             Offerable& all, Offerable& nonRevocable, TimePoint& blockedUntil,
+                             std::vector<Allocation>& out) {
+  if (!framework.active || framework.spec.suppressedRoles.contains(role)) return false;
+  Offerable& offerable = framework.spec.revocableCapable ? all : nonRevocable;
+  if (!offerable.computed) {
+    offerable.computed = true;
+    offerable.resources = agent.available.allocatableTo(role);
+    if (!framework.spec.revocableCapable) offerable.resources = offerable.resources.nonRevocable();
+    if (!quotas_.empty()) offerable.resources = capScalars(offerable.resources, quotaCap(role));
+    offerable.worthOffering = !offerable.resources.empty() && meetsMinimum(offerable.resources);
+    offerable.fingerprint = offerable.worthOffering ? fingerprint(offerable.resources) : 0;
+  }
+  if (!offerable.worthOffering) return false;
+  if (auto expiry = filteredUntil(framework, filterKey(roleIndex(role), agent.index), offerable, now)) {
+    blockedUntil = std::min(blockedUntil, *expiry);
+    return false;
+  }
+  Resources allocation = offerable.resources.withAllocationRole(role);
+  agent.available -= offerable.resources;
+  agent.allocated += allocation;
+  agent.allocatedByFramework[framework.id] += allocation;
+  // Quota consumption counts at once (later roles on this agent see it); the
+  // sorters are updated when the agent is done.
+  trackConsumption(role, allocation.scalarQuantities(), 1);
+  out.push_back(Allocation{framework.id, agent.id, role, std::move(allocation)});
+  all = Offerable();
+  nonRevocable = Offerable();
+  return true;
+}
+
+// One agent: roles in DRF order, then each role's frameworks in DRF order.
+// The sorters are updated once the agent is done (orders are per agent).
+void Allocator::allocateOnAgent(AgentState& agent, TimePoint now, std::vector<Allocation>& out) {
+  if (!agent.active || agent.available.empty()) return;
+  if (agent.quiet && agent.quietEpoch == epoch_ && now < agent.quietUntil) return;
+  const size_t first = out.size();
+  const uint64_t epochAtStart = epoch_;
+  TimePoint blockedUntil = TimePoint::max();
+  walkingRoles_ = true;
+  roleSorter_.forEach([&](const std::string& role) {
+    auto sorterIt = frameworkSorters_.find(role);
+    if (sorterIt == frameworkSorters_.end()) return true;
+    // A role held at its limit (or by others' guarantees) is skipped without resource math.
+    if (!quotas_.empty() && !canMeetMinimum(quotaCap(role))) return true;
+    Offerable all;
+    Offerable nonRevocable;
+    sorterIt->second->forEach([&](const std::string& name) {
+      offerOnAgent(agent, role, *frameworksByName_.at(name), now, all, nonRevocable, blockedUntil, out);
+      return !agent.available.empty();
+    });
+    return !agent.available.empty();
+  });
+  walkingRoles_ = false;
+  for (const std::string& role : std::exchange(pendingLimitBlocks_, {})) updateLimitBlock(role);
+  for (size_t i = first; i < out.size(); ++i) {
+    trackSorters(out[i].framework, out[i].role, out[i].resources.scalarQuantities(), 1);
+  }
+  // Whatever is left is not offerable to anyone now (a smaller remainder is
+  // still filtered / too small for those who passed): quiet until an event.
+  // A change during the walk (quota headroom freed) means roles visited
+  // before it were judged on stale headroom: then the next cycle looks again.
+  agent.quiet = true;
+  agent.quietEpoch = epochAtStart;
+  agent.quietUntil = blockedUntil;
+}
+
+std::vector<Allocation> Allocator::allocate(TimePoint now, AllocationScope scope) {
   ++allocationRuns_;
+  pushTotals();
   std::vector<Allocation> result;
-  for (auto& [agentId, agent] : agents_) {
-    if (!agent->active) continue;
-    Resources available = agent->total - agent->allocated.withoutAllocation();
-    if (available.empty()) continue;
-    for (const std::string& role : roleSorter_.sort()) {
-      auto sorterIt = frameworkSorters_.find(role);
-      if (sorterIt == frameworkSorters_.end()) continue;
-      for (const std::string& frameworkName : sorterIt->second->sort()) {
-        FrameworkId frameworkId(frameworkName);
-        const FrameworkState& framework = *frameworks_.at(frameworkId);
-        if (!framework.active || framework.spec.suppressedRoles.contains(role)) continue;
-        Resources offerable = available.allocatableTo(role);
-        if (!framework.spec.revocableCapable) offerable = offerable.nonRevocable();
-        if (offerable.empty() || !meetsMinimum(offerable)) continue;
-        if (isFiltered(frameworkId, role, agentId, offerable, now)) continue;
-        Resources allocation = offerable.withAllocationRole(role);
-        available -= offerable;
-        agent->allocated += allocation;
-        agent->allocatedByFramework[frameworkId] += allocation;
-        trackAllocated(frameworkId, role, allocation);
-        result.push_back(Allocation{frameworkId, agentId, role, std::move(allocation)});
-      }
+  std::vector<AgentId> changed = std::move(changedAgents_);
+  changedAgents_.clear();
+  for (const AgentId& id : changed) {
+    if (auto it = agents_.find(id); it != agents_.end()) it->second->changed = false;
+  }
+  if (scope == AllocationScope::kAll || lastCycleEpoch_ != epoch_) {
+    for (auto& [agentId, agent] : agents_) allocateOnAgent(*agent, now, result);
+  } else {
+    std::sort(changed.begin(), changed.end());
+    changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+    for (const AgentId& id : changed) {
+      if (auto it = agents_.find(id); it != agents_.end()) allocateOnAgent(*it->second, now, result);
     }
   }
+  lastCycleEpoch_ = epoch_;
   return result;
 }
 
 Resources Allocator::available(const AgentId& agent) const {
   auto it = agents_.find(agent);
-  if (it == agents_.end()) return {};
-  return it->second->total - it->second->allocated.withoutAllocation();
+  return it == agents_.end() ? Resources() : it->second->available;
 }
 
 Resources Allocator::allocated(const AgentId& agent) const {
@@ -260,7 +439,10 @@ Resources Allocator::allocated(const AgentId& agent) const {
   return it == agents_.end() ? Resources() : it->second->allocated;
 }
 
-double Allocator::roleShare(const std::string& role) const { return roleSorter_.share(role); }
+double Allocator::roleShare(const std::string& role) const {
+  pushTotals();
+  return roleSorter_.share(role);
+}
 
 size_t Allocator::activeFilterCount() const {
   size_t count = 0;

@@ -14,7 +14,24 @@
 // suppressed the role, filtered those resources on that agent (DECLINE with
 // refuse_seconds), or what is left is below the minimum allocatable size.
 //
-// Invariant: for every agent, allocated <= total (never over-allocated).
+// Quota (Mesos quota v2, mesos-reference.md §4.7): a role's consumption is
+// what is allocated (offered or used) to it and its descendants. Offers are
+// cut so that no role's consumption exceeds its limits; and whatever is
+// needed to bring every other role with guarantees up to them (the headroom)
+// is held back from offers to roles that are not that role or its ancestors.
+//
+// Invariants: for every agent, allocated <= total (never over-allocated);
+// the allocator never makes an offer that takes a role over a quota limit.
+//
+// Speed (docs/benchmarks.md): free resources are kept per agent, not
+// recomputed; sorters are incremental; filters are indexed by (role, agent)
+// per framework and remember the fingerprint of the resources they were last
+// found to cover, so an unchanged agent is rejected in O(1) without resource
+// math; an agent visited without result is "quiet" until a filter that
+// blocked it expires, it changes, or a framework-level change (new or
+// activated framework, revive, role change) happens. allocate(now, kChanged)
+// visits only agents changed since the last cycle (event-driven cycles); the
+// periodic kAll cycle visits every agent that is not quiet.
 //
 // Thread-safety: none; owned by the master's event loop (or the simulator).
 #pragma once
@@ -42,10 +59,26 @@ struct AllocatorOptions {
   Duration maxFilterDuration = std::chrono::hours(24 * 365);
 };
 
+// Scalar quantities by resource name (cpus, mem, disk, gpus).
+using Quantities = std::map<std::string, double>;
+
+// Quota of one role; an absent name has no guarantee / no limit.
+struct Quota {
+  Quantities guarantees;
+  Quantities limits;
+};
+
 struct FrameworkSpec {
   std::set<std::string> roles;
   std::set<std::string> suppressedRoles;
   bool revocableCapable = false;
+};
+
+// Which agents an allocation cycle looks at.
+enum class AllocationScope {
+  kAll,      // the periodic cycle: every agent (quiet ones are skipped in O(1))
+  kChanged,  // event-driven: only agents whose free resources changed since the last cycle
+             // (all agents if a framework-level change happened meanwhile)
 };
 
 struct Allocation {
@@ -60,8 +93,7 @@ class Allocator {
   explicit Allocator(AllocatorOptions options = {});
   ~Allocator();
 
-  void addAgent(const AgentId& agent, const Resources& total,
-                const std::map<FrameworkId, Resources>& used = {});
+  void addAgent(const AgentId& agent, const Resources& total, const std::map<FrameworkId, Resources>& used = {});
   void removeAgent(const AgentId& agent);
   void activateAgent(const AgentId& agent);
   void deactivateAgent(const AgentId& agent);
@@ -87,8 +119,13 @@ class Allocator {
   void reviveRoles(const FrameworkId& framework, const std::set<std::string>& roles);
 
   void setWeight(const std::string& role, double weight);
+  // Sets (or, with an empty Quota, removes) a role's quota.
+  void setQuota(const std::string& role, const Quota& quota);
 
-  std::vector<Allocation> allocate(TimePoint now);
+  // Scalars allocated (offered or used) to `role` and its descendants.
+  Quantities consumption(const std::string& role) const;
+
+  std::vector<Allocation> allocate(TimePoint now, AllocationScope scope = AllocationScope::kAll);
 
   // Introspection for /state, metrics and tests.
   Resources available(const AgentId& agent) const;
@@ -103,24 +140,65 @@ class Allocator {
   struct Filter {
     Resources resources;
     TimePoint expiry;
+    uint64_t coveredFingerprint = 0;  // fingerprint of resources found covered; 0 = none yet
   };
+  struct Offerable;
 
   void trackAllocated(const FrameworkId& framework, const std::string& role, const Resources& resources);
   void trackUnallocated(const FrameworkId& framework, const std::string& role, const Resources& resources);
-  void updateTotals();
-  bool isFiltered(const FrameworkId& framework, const std::string& role, const AgentId& agent,
-                  const Resources& resources, TimePoint now);
+  void trackSorters(const FrameworkId& framework, const std::string& role, const Quantities& quantities, double sign);
+  void changeTotals(const Resources& total, double sign);
+  // Sorter totals are refreshed lazily (adding 50,000 agents must not
+  // re-sort all clients each time); the sorters are caches of shares.
+  void pushTotals() const;
+  std::optional<TimePoint> filteredUntil(FrameworkState& framework, uint64_t key, const Offerable& offerable,
+                                         TimePoint now);
   bool meetsMinimum(const Resources& resources) const;
+  // Adds (sign +1) or removes (-1) quota consumption of `role` and its ancestors.
+  void trackConsumption(const std::string& role, const Quantities& quantities, double sign);
+  // The most of each scalar an offer to `role` may take under quota.
+  Quantities quotaCap(const std::string& role) const;
+  // `resources` with each scalar named in `cap` cut down to at most that much.
+  static Resources capScalars(const Resources& resources, const Quantities& cap);
+  // Takes a role out of the role order while its own limits leave less than
+  // the minimum allocatable size, and puts it back when they do not.
+  void updateLimitBlock(const std::string& role);
+  // Could anything under `cap` meet the minimum allocatable size?
+  bool canMeetMinimum(const Quantities& cap) const;
+  // What a role with guarantees still needs to reach them (empty if none).
+  Quantities unsatisfiedGuarantee(const std::string& role) const;
   void addRoleClient(const std::string& role, const FrameworkId& framework);
   void removeRoleClient(const std::string& role, const FrameworkId& framework);
+  uint32_t roleIndex(const std::string& role);
+  void refreshAvailable(AgentState& agent);
+  void markChanged(AgentState& agent);
+  void allocateOnAgent(AgentState& agent, TimePoint now, std::vector<Allocation>& out);
+  bool offerOnAgent(AgentState& agent, const std::string& role, FrameworkState& framework, TimePoint now,
+                    Offerable& all, Offerable& nonRevocable, TimePoint& blockedUntil, std::vector<Allocation>& out);
 
   AllocatorOptions options_;
   std::map<AgentId, std::unique_ptr<AgentState>> agents_;
   std::map<FrameworkId, std::unique_ptr<FrameworkState>> frameworks_;
-  DrfSorter roleSorter_;
-  std::map<std::string, std::unique_ptr<DrfSorter>> frameworkSorters_;  // by role
+  std::unordered_map<std::string, FrameworkState*> frameworksByName_;
+  mutable DrfSorter roleSorter_;
+  std::unordered_map<std::string, std::unique_ptr<DrfSorter>> frameworkSorters_;  // by role
   std::map<std::string, double> weights_;
   std::map<std::string, double> totals_;
+  mutable bool totalsChanged_ = false;
+  std::unordered_map<std::string, Quota> quotas_;
+  std::unordered_map<std::string, Quantities> consumption_;  // by role, subtree included
+  Quantities allocatedTotal_;                                // all roles
+  Quantities unsatisfiedTotal_;  // sum of unsatisfiedGuarantee() over all roles, kept incrementally
+  // While an agent's role order is being walked it must not change: roles
+  // whose limit block may have changed wait here.
+  bool walkingRoles_ = false;
+  std::vector<std::string> pendingLimitBlocks_;
+  std::unordered_map<std::string, uint32_t> roleIndexes_;
+  uint32_t nextAgentIndex_ = 0;
+  std::vector<AgentId> changedAgents_;
+  // Bumped by changes that can make a quiet agent offerable again.
+  uint64_t epoch_ = 1;
+  uint64_t lastCycleEpoch_ = 0;
   uint64_t allocationRuns_ = 0;
 };
 

@@ -4,18 +4,14 @@
 
 #include <random>
 
+#include "alloc/alloc_test_helpers.hpp"
+
 namespace mezzo::alloc {
 namespace {
 
-Resources res(const std::string& text) {
-  auto parsed = Resources::parse(text);
-  EXPECT_TRUE(parsed.isOk()) << parsed.error();
-  return parsed.isOk() ? *parsed : Resources();
-}
-
-TimePoint at(int seconds) { return TimePoint(std::chrono::seconds(1'700'000'000 + seconds)); }
-
-FrameworkSpec inRole(const std::string& role) { return FrameworkSpec{{role}, {}, false}; }
+using test_support::inRole;
+using test_support::res;
+using test_support::at;
 
 std::map<FrameworkId, Resources> byFramework(const std::vector<Allocation>& allocations) {
   std::map<FrameworkId, Resources> out;
@@ -28,8 +24,8 @@ TEST(DrfSorter, OrdersByWeightedDominantShare) {
   sorter.setTotal({{"cpus", 10}, {"mem", 100}});
   sorter.add("a");
   sorter.add("b", 2.0);
-  sorter.allocated("a", {{"cpus", 2}});   // share 0.2
-  sorter.allocated("b", {{"mem", 30}});   // share 0.3 / 2 = 0.15
+  sorter.allocated("a", {{"cpus", 2}});  // share 0.2
+  sorter.allocated("b", {{"mem", 30}});  // share 0.3 / 2 = 0.15
   EXPECT_EQ(sorter.sort(), (std::vector<std::string>{"b", "a"}));
   sorter.unallocated("a", {{"cpus", 2}});
   EXPECT_EQ(sorter.sort(), (std::vector<std::string>{"a", "b"}));
@@ -148,8 +144,8 @@ TEST(AllocatorProperty, NeverOverAllocates) {
     std::vector<AgentId> agents;
     for (int i = 0; i < 5; ++i) {
       agents.emplace_back("a" + std::to_string(i));
-      allocator.addAgent(agents.back(), res("cpus:" + std::to_string(1 + rng() % 8) + ";mem:" +
-                                            std::to_string(256 * (1 + rng() % 8))));
+      allocator.addAgent(agents.back(), res("cpus:" + std::to_string(1 + rng() % 8) +
+                                            ";mem:" + std::to_string(256 * (1 + rng() % 8))));
     }
     for (int f = 0; f < 4; ++f) {
       allocator.addFramework(FrameworkId("f" + std::to_string(f)), inRole(f % 2 ? "a" : "b"), true);
@@ -171,6 +167,42 @@ TEST(AllocatorProperty, NeverOverAllocates) {
         Resources total = allocated + available;
         ASSERT_TRUE(total.contains(allocated));
         ASSERT_GE(available.cpus(), 0);
+      }
+    }
+  }
+}
+
+// Property: with equal (unbounded) demand, random weights and random
+// arrival orders, each role's dominant share divided by its weight ends
+// within one task (here: one one-cpu agent) of every other role's.
+TEST(AllocatorProperty, SharesConvergeToWeights) {
+  std::mt19937 rng(3);
+  for (int round = 0; round < 30; ++round) {
+    Allocator allocator;
+    int roles = 2 + static_cast<int>(rng() % 3);
+    std::vector<double> weights;
+    for (int r = 0; r < roles; ++r) {
+      weights.push_back(1.0 + static_cast<double>(rng() % 4));
+      allocator.setWeight("r" + std::to_string(r), weights.back());
+    }
+    int agents = 40 + static_cast<int>(rng() % 40);
+    // Agents and frameworks arrive interleaved, each cycle's offers are kept.
+    std::map<FrameworkId, Resources> held;
+    int added = 0;
+    for (int step = 0; added < agents || step < roles; ++step) {
+      if (step < roles)
+        allocator.addFramework(FrameworkId("f" + std::to_string(step)), inRole("r" + std::to_string(step)), true);
+      for (int i = 0; i < 1 + static_cast<int>(rng() % 10) && added < agents; ++i, ++added) {
+        allocator.addAgent(AgentId("a" + std::to_string(added)), res("cpus:1;mem:128"));
+      }
+      for (auto& [framework, resources] : byFramework(allocator.allocate(at(step)))) held[framework] += resources;
+    }
+    for (int i = 0; i < roles; ++i) {
+      for (int j = 0; j < roles; ++j) {
+        double a = held[FrameworkId("f" + std::to_string(i))].cpus() / weights[static_cast<size_t>(i)];
+        double b = held[FrameworkId("f" + std::to_string(j))].cpus() / weights[static_cast<size_t>(j)];
+        ASSERT_LE(a - b, 1.0 / std::min(weights[static_cast<size_t>(i)], weights[static_cast<size_t>(j)]) + 1e-9)
+            << "round " << round << " roles " << i << "," << j;
       }
     }
   }

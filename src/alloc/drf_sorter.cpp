@@ -4,20 +4,46 @@
 
 namespace mezzo::alloc {
 
-void DrfSorter::add(const std::string& client, double weight) { clients_[client].weight = weight; }
+void DrfSorter::add(const std::string& client, double weight) {
+  auto [it, inserted] = clients_.try_emplace(client);
+  it->second.weight = weight;
+  if (inserted) order_.emplace(it->second.share, client);
+  reposition(client, it->second);
+}
 
-void DrfSorter::remove(const std::string& client) { clients_.erase(client); }
+void DrfSorter::setActive(const std::string& client, bool active) {
+  auto it = clients_.find(client);
+  if (it == clients_.end() || it->second.active == active) return;
+  it->second.active = active;
+  if (active) {
+    it->second.share = computeShare(it->second);
+    order_.emplace(it->second.share, client);
+  } else {
+    order_.erase({it->second.share, client});
+  }
+}
+
+void DrfSorter::remove(const std::string& client) {
+  auto it = clients_.find(client);
+  if (it == clients_.end()) return;
+  if (it->second.active) order_.erase({it->second.share, client});
+  clients_.erase(it);
+}
 
 bool DrfSorter::contains(const std::string& client) const { return clients_.contains(client); }
 
 void DrfSorter::setWeight(const std::string& client, double weight) {
   auto it = clients_.find(client);
-  if (it != clients_.end()) it->second.weight = weight;
+  if (it == clients_.end()) return;
+  it->second.weight = weight;
+  reposition(client, it->second);
 }
 
 void DrfSorter::allocated(const std::string& client, const std::map<std::string, double>& quantities) {
-  auto& allocation = clients_[client].allocation;
-  for (const auto& [name, value] : quantities) allocation[name] += value;
+  auto [it, inserted] = clients_.try_emplace(client);
+  if (inserted) order_.emplace(it->second.share, client);
+  for (const auto& [name, value] : quantities) it->second.allocation[name] += value;
+  reposition(client, it->second);
 }
 
 void DrfSorter::unallocated(const std::string& client, const std::map<std::string, double>& quantities) {
@@ -27,34 +53,54 @@ void DrfSorter::unallocated(const std::string& client, const std::map<std::strin
     double& current = it->second.allocation[name];
     current = std::max(0.0, current - value);
   }
+  reposition(client, it->second);
 }
 
-void DrfSorter::setTotal(const std::map<std::string, double>& totals) { totals_ = totals; }
+void DrfSorter::setTotal(const std::map<std::string, double>& totals) {
+  if (totals == totals_) return;
+  totals_ = totals;
+  order_.clear();
+  for (auto& [name, client] : clients_) {
+    client.share = computeShare(client);
+    if (client.active) order_.emplace(client.share, name);
+  }
+}
 
-double DrfSorter::share(const std::string& client) const {
-  auto it = clients_.find(client);
-  if (it == clients_.end()) return 0.0;
+double DrfSorter::computeShare(const Client& client) const {
   double dominant = 0.0;
-  for (const auto& [name, value] : it->second.allocation) {
+  for (const auto& [name, value] : client.allocation) {
     auto total = totals_.find(name);
     if (total != totals_.end() && total->second > 0) {
       dominant = std::max(dominant, value / total->second);
     }
   }
-  return it->second.weight > 0 ? dominant / it->second.weight : dominant;
+  return client.weight > 0 ? dominant / client.weight : dominant;
+}
+
+void DrfSorter::reposition(const std::string& name, Client& client) {
+  double share = computeShare(client);
+  if (share == client.share) return;
+  if (client.active) order_.erase({client.share, name});
+  client.share = share;
+  if (client.active) order_.emplace(share, name);
+}
+
+double DrfSorter::share(const std::string& client) const {
+  auto it = clients_.find(client);
+  return it == clients_.end() ? 0.0 : it->second.share;
 }
 
 std::vector<std::string> DrfSorter::sort() const {
-  std::vector<std::pair<double, const std::string*>> order;
-  order.reserve(clients_.size());
-  for (const auto& [name, client] : clients_) order.emplace_back(share(name), &name);
-  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first < b.first : *a.second < *b.second;
-  });
   std::vector<std::string> out;
-  out.reserve(order.size());
-  for (const auto& [share, name] : order) out.push_back(*name);
+  out.reserve(order_.size());
+  for (const auto& [share, name] : order_) out.push_back(name);
   return out;
+}
+
+void DrfSorter::forEach(const std::function<bool(const std::string&)>& visit) const {
+  for (const auto& [share, name] : order_) {
+    if (!visit(name)) return;
+  }
 }
 
 }  // namespace mezzo::alloc
