@@ -31,6 +31,7 @@ MasterCore::MasterCore(MasterOptions options, TimePoint now, store::RegistryStat
   // Weights set at runtime (kept in the registry) win over --weights.
   for (const auto& [role, weight] : registry_.weights()) options_.weights[role] = weight;
   for (const auto& [role, weight] : options_.weights) allocator_.setWeight(role, weight);
+  for (const auto& [role, config] : registry_.quotas()) allocator_.setQuota(role, toAllocatorQuota(config));
 }
 
 uint64_t MasterCore::persist(internal::RegistryOperation operation) {
@@ -45,7 +46,11 @@ void MasterCore::registryOperationDone(uint64_t ticket, const Status& status, Ti
   if (operation == pendingOperations_.end()) return;
   if (status) {
     Status applied = registry_.apply(operation->second);
-    if (!applied) spdlog::error("Stored registry operation does not apply: {}", applied.message());
+    if (applied) {
+      applyPolicyOperation(operation->second, now);
+    } else {
+      spdlog::error("Stored registry operation does not apply: {}", applied.message());
+    }
   } else {
     spdlog::error("Registry write failed: {}", status.message());
   }

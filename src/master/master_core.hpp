@@ -24,6 +24,7 @@
 #include "master/records.hpp"
 #include "mezzo/common/status.hpp"
 #include "mezzo/internal/agent_protocol.pb.h"
+#include "mezzo/v1/master/master.pb.h"
 #include "mezzo/v1/scheduler/scheduler.pb.h"
 #include "store/registry.hpp"
 
@@ -72,6 +73,16 @@ class MasterCore {
   Result<AgentId> registerAgent(const internal::AgentCall& call, const std::string& streamId, TimePoint now);
   Status handleAgentCall(const internal::AgentCall& call, const std::string& streamId, TimePoint now);
   void agentStreamClosed(const std::string& streamId, TimePoint now);
+
+  // ------------------------------------------------------- operator API
+  // UPDATE_WEIGHTS / UPDATE_QUOTA: validated as a whole (an error changes
+  // nothing), then written to the registry; the returned ticket completes in
+  // registryOperationDone(), which applies the change to the allocator and
+  // rescinds the outstanding offers of the roles concerned.
+  Result<uint64_t> updateWeights(const v1::master::Call::UpdateWeights& update, TimePoint now);
+  Result<uint64_t> updateQuota(const v1::master::Call::UpdateQuota& update, TimePoint now);
+  // Scalars used by live tasks of `role` and its descendants (offers excluded).
+  alloc::Quantities usedByRoleSubtree(const std::string& role) const;
 
   // ----------------------------------------------------------- registry
   // Outcome of a PersistRegistry effect. A failed write leaves the registry
@@ -137,6 +148,11 @@ class MasterCore {
   void releaseTaskResources(FrameworkRecord& framework, TaskRecord& task, TimePoint now);
   void completeTask(FrameworkRecord& framework, const TaskId& task);
 
+  // policy changes made durable (operator_calls.cpp)
+  void applyPolicyOperation(const internal::RegistryOperation& operation, TimePoint now);
+  // persist() after checking the operation applies to the current registry.
+  Result<uint64_t> persistIfApplicable(internal::RegistryOperation operation);
+
   // agents (agent_calls.cpp)
   void completeRegistration(const internal::AgentCall& call, const AgentId& id, const Resources& total,
                             const std::string& streamId, TimePoint now);
@@ -173,5 +189,8 @@ class MasterCore {
 // Adapts a status to what a framework can understand (TASK_LOST for
 // non-partition-aware frameworks). Returns nullopt if it must not be sent.
 std::optional<v1::TaskStatus> adaptStatusForFramework(const FrameworkRecord& framework, v1::TaskStatus status);
+
+// The allocator's form of a role's quota.
+alloc::Quota toAllocatorQuota(const v1::quota::QuotaConfig& config);
 
 }  // namespace mezzo::master

@@ -37,10 +37,12 @@ class MasterCoreTest : public ::testing::Test {
   }
 
   FrameworkId subscribe(const std::string& stream, double failoverTimeout = 0,
-                        std::optional<FrameworkId> id = std::nullopt, bool partitionAware = false) {
+                        std::optional<FrameworkId> id = std::nullopt, bool partitionAware = false,
+                        const std::string& role = "*") {
     Call call;
     call.set_type(Call::SUBSCRIBE);
     auto* info = call.mutable_subscribe()->mutable_framework_info();
+    info->set_role(role);
     info->set_user("tester");
     info->set_name("test-framework");
     info->set_failover_timeout(failoverTimeout);
@@ -453,6 +455,67 @@ TEST_F(MasterCoreTest, RecoveredRegistryKnowsAgentsAndWeights) {
   collect();
   EXPECT_TRUE(persists_.empty());
   EXPECT_EQ(core_->agents().size(), 1u);
+}
+
+v1::master::Call::UpdateQuota quotaUpdate(const std::string& role, double cpuLimit, bool force = false) {
+  v1::master::Call::UpdateQuota update;
+  update.set_force(force);
+  auto* config = update.add_quota_configs();
+  config->set_role(role);
+  (*config->mutable_limits())["cpus"].set_value(cpuLimit);
+  return update;
+}
+
+TEST_F(MasterCoreTest, QuotaAppliesOnceDurableAndRescindsOffersMadeUnderTheOldOne) {
+  registerAgent("cpus:4;mem:1024");
+  FrameworkId framework = subscribe("f", 0, std::nullopt, false, "batch");
+  v1::Offer offer = firstOffer("f");
+  EXPECT_DOUBLE_EQ(Resources::fromProto(offer.resources())->cpus(), 4);
+
+  auto ticket = core_->updateQuota(quotaUpdate("batch", 1), now_);
+  ASSERT_TRUE(ticket.isOk()) << ticket.error();
+  collect();
+  EXPECT_EQ(persists_.size(), 1u);
+  EXPECT_TRUE(core_->registry().quotas().empty()) << "not applied before the registry write";
+  for (const Event& event : drainEvents("f")) EXPECT_NE(event.type(), Event::RESCIND);
+
+  completePersists();
+  EXPECT_TRUE(core_->registry().quotas().contains("batch"));
+  bool rescinded = false;
+  for (const Event& event : drainEvents("f")) rescinded |= event.type() == Event::RESCIND;
+  EXPECT_TRUE(rescinded) << "the 4-cpu offer exceeds the new limit";
+  v1::Offer capped = firstOffer("f");
+  EXPECT_DOUBLE_EQ(Resources::fromProto(capped.resources())->cpus(), 1);
+  (void)framework;
+}
+
+TEST_F(MasterCoreTest, QuotaBelowCurrentUseNeedsForceAndBadUpdatesChangeNothing) {
+  registerAgent("cpus:4;mem:1024");
+  FrameworkId framework = subscribe("f", 0, std::nullopt, false, "batch");
+  v1::Offer offer = firstOffer("f");
+  ASSERT_TRUE(core_->handleCall(acceptCall(framework, offer, {task("t1", offer, "cpus:2;mem:64")}), "f", now_));
+  collect();
+
+  auto refused = core_->updateQuota(quotaUpdate("batch", 1), now_);
+  EXPECT_FALSE(refused.isOk());
+  EXPECT_NE(refused.error().find("force"), std::string::npos) << refused.error();
+  auto negative = core_->updateQuota(quotaUpdate("batch", -1, true), now_);
+  EXPECT_FALSE(negative.isOk());
+  v1::master::Call::UpdateWeights weights;
+  auto* good = weights.add_weight_infos();
+  good->set_role("eng");
+  good->set_weight(2);
+  auto* bad = weights.add_weight_infos();
+  bad->set_role("ops");
+  bad->set_weight(0);
+  EXPECT_FALSE(core_->updateWeights(weights, now_).isOk());
+  collect();
+  EXPECT_TRUE(persists_.empty()) << "refused calls write nothing";
+  EXPECT_FALSE(core_->options().weights.contains("eng"));
+
+  ASSERT_TRUE(core_->updateQuota(quotaUpdate("batch", 1, true), now_).isOk());
+  completePersists();
+  EXPECT_DOUBLE_EQ(core_->registry().quotas().at("batch").limits().at("cpus").value(), 1);
 }
 
 }  // namespace

@@ -223,6 +223,7 @@ void MasterDaemon::performEffects() {
       uint64_t ticket = persist->ticket;
       registrar_->append(std::move(persist->operation), [this, ticket](const Status& status) {
         core_->registryOperationDone(ticket, status, clock_.now());
+        completeOperatorReply(ticket, status);
         afterCoreCall();
       });
     } else if (auto* close = std::get_if<CloseStream>(&effect)) {
@@ -244,6 +245,7 @@ void MasterDaemon::route(net::Request&& request, net::Responder responder) {
       redirectUnlessLeading(request, responder, path)) {
     return;
   }
+  if (path == "/api/v1") return handleOperator(std::move(request), std::move(responder));
   if (path == "/api/v1/scheduler") return handleScheduler(std::move(request), std::move(responder));
   if (path == "/internal/v1/agent") return handleAgentProtocol(std::move(request), std::move(responder));
   if (path == "/teardown") return handleTeardown(std::move(request), std::move(responder));

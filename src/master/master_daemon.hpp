@@ -2,7 +2,8 @@
 // open event streams and the timers, decodes requests into MasterCore calls
 // and performs the Effects the core returns.
 //
-// Endpoints: POST /api/v1/scheduler (v1 scheduler API), POST
+// Endpoints: POST /api/v1 (v1 operator API), POST /api/v1/scheduler (v1
+// scheduler API), POST
 // /internal/v1/agent (agent protocol), GET /state, /state-summary,
 // /frameworks, /slaves, /tasks, /roles, /metrics/snapshot, /flags, /version,
 // /health, /master/redirect (each also under the /master/ prefix).
@@ -65,6 +66,8 @@ class MasterDaemon {
   void handleScheduler(net::Request&& request, net::Responder responder);
   void handleAgentProtocol(net::Request&& request, net::Responder responder);
   void handleTeardown(net::Request&& request, net::Responder responder);
+  void handleOperator(net::Request&& request, net::Responder responder);  // operator_http.cpp
+  void completeOperatorReply(uint64_t ticket, const Status& status);
   void serveJson(const net::Request& request, net::Responder& responder, const std::string& json);
 
   // Standbys send API calls to the leader; true when the request was answered.
@@ -85,6 +88,8 @@ class MasterDaemon {
   Leadership leadership_;
   net::HttpServer server_;
   std::map<std::string, OpenStream> streams_;
+  // Operator calls waiting for their registry write, by ticket.
+  std::map<uint64_t, net::Responder> pendingOperatorReplies_;
   boost::asio::steady_timer tickTimer_;
   boost::asio::steady_timer allocationTimer_;
   bool allocationPosted_ = false;

@@ -1,7 +1,7 @@
 // The master's registry: the durable part of the master's state.
 //
 // RegistryState is the state itself (admitted, unreachable and gone agents,
-// role weights) with a pure apply() of one RegistryOperation that validates
+// role weights and quota) with a pure apply() of one RegistryOperation that validates
 // before changing anything: an operation that does not fit the state (admit
 // an id twice, revive a gone agent) is refused with kFailedPrecondition and
 // leaves the state untouched.
@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mezzo/common/clock.hpp"
 #include "mezzo/common/ids.hpp"
@@ -43,6 +44,7 @@ class RegistryState {
   const std::map<AgentId, Unreachable>& unreachable() const { return unreachable_; }
   const std::map<AgentId, TimePoint>& gone() const { return gone_; }
   const std::map<std::string, double>& weights() const { return weights_; }
+  const std::map<std::string, v1::quota::QuotaConfig>& quotas() const { return quotas_; }
   bool operator==(const RegistryState& other) const;
 
  private:
@@ -50,6 +52,7 @@ class RegistryState {
   std::map<AgentId, Unreachable> unreachable_;
   std::map<AgentId, TimePoint> gone_;
   std::map<std::string, double> weights_;
+  std::map<std::string, v1::quota::QuotaConfig> quotas_;
 };
 
 class RegistryStore {
@@ -75,5 +78,6 @@ internal::RegistryOperation markAgentReachable(const v1::AgentInfo& info);
 internal::RegistryOperation markAgentGone(const AgentId& agent, TimePoint when);
 internal::RegistryOperation removeAgent(const AgentId& agent);
 internal::RegistryOperation updateWeights(const std::map<std::string, double>& weights);
+internal::RegistryOperation updateQuota(const std::vector<v1::quota::QuotaConfig>& configs);
 
 }  // namespace mezzo::store

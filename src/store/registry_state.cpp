@@ -80,6 +80,19 @@ Status RegistryState::apply(const Op& operation) {
       for (const auto& weight : operation.update_weights().weights()) weights_[weight.role()] = weight.weight();
       return Status::ok();
     }
+    case Op::kUpdateQuota: {
+      for (const auto& config : operation.update_quota().configs()) {
+        if (config.role().empty()) return Status::invalidArgument("Quota config without a role");
+      }
+      for (const auto& config : operation.update_quota().configs()) {
+        if (config.guarantees().empty() && config.limits().empty()) {
+          quotas_.erase(config.role());
+        } else {
+          quotas_[config.role()] = config;
+        }
+      }
+      return Status::ok();
+    }
     case Op::OPERATION_NOT_SET:
       break;
   }
@@ -104,6 +117,7 @@ internal::RegistrySnapshot RegistryState::toSnapshot() const {
     weight->set_role(role);
     weight->set_weight(value);
   }
+  for (const auto& [role, config] : quotas_) *snapshot.add_quotas() = config;
   return snapshot;
 }
 
@@ -118,6 +132,7 @@ Result<RegistryState> RegistryState::fromSnapshot(const internal::RegistrySnapsh
   }
   for (const auto& entry : snapshot.gone()) state.gone_[AgentId(entry.agent_id().value())] = fromTimeInfo(entry.time());
   for (const auto& weight : snapshot.weights()) state.weights_[weight.role()] = weight.weight();
+  for (const auto& config : snapshot.quotas()) state.quotas_[config.role()] = config;
   return state;
 }
 
@@ -170,6 +185,12 @@ Op updateWeights(const std::map<std::string, double>& weights) {
     weight->set_role(role);
     weight->set_weight(value);
   }
+  return op;
+}
+
+Op updateQuota(const std::vector<v1::quota::QuotaConfig>& configs) {
+  Op op;
+  for (const auto& config : configs) *op.mutable_update_quota()->add_configs() = config;
   return op;
 }
 

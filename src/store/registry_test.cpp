@@ -47,6 +47,26 @@ TEST(RegistryState, RefusedOperationsChangeNothing) {
   EXPECT_FALSE(state.weights().contains("ops"));
 }
 
+TEST(RegistryState, QuotaIsReplacedPerRoleAndRemovedWhenEmpty) {
+  RegistryState state;
+  v1::quota::QuotaConfig eng;
+  eng.set_role("eng");
+  (*eng.mutable_guarantees())["cpus"].set_value(2);
+  (*eng.mutable_limits())["cpus"].set_value(4);
+  v1::quota::QuotaConfig ops;
+  ops.set_role("ops");
+  (*ops.mutable_limits())["mem"].set_value(1024);
+  ASSERT_TRUE(state.apply(updateQuota({eng, ops})));
+  EXPECT_EQ(state.quotas().at("eng").limits().at("cpus").value(), 4);
+  v1::quota::QuotaConfig reset;
+  reset.set_role("eng");
+  ASSERT_TRUE(state.apply(updateQuota({reset})));
+  EXPECT_FALSE(state.quotas().contains("eng"));
+  EXPECT_TRUE(state.quotas().contains("ops"));
+  v1::quota::QuotaConfig nameless;
+  EXPECT_FALSE(state.apply(updateQuota({ops, nameless})).isOk());
+}
+
 TEST(RegistryState, SnapshotRoundTrips) {
   RegistryState state;
   ASSERT_TRUE(state.apply(admitAgent(agent("a1"))));
@@ -55,6 +75,10 @@ TEST(RegistryState, SnapshotRoundTrips) {
   ASSERT_TRUE(state.apply(admitAgent(agent("a3"))));
   ASSERT_TRUE(state.apply(markAgentGone(AgentId("a3"), at(4))));
   ASSERT_TRUE(state.apply(updateWeights({{"eng", 2}, {"ops", 0.5}})));
+  v1::quota::QuotaConfig quota;
+  quota.set_role("eng");
+  (*quota.mutable_limits())["cpus"].set_value(8);
+  ASSERT_TRUE(state.apply(updateQuota({quota})));
   auto restored = RegistryState::fromSnapshot(state.toSnapshot());
   ASSERT_TRUE(restored.isOk());
   EXPECT_TRUE(*restored == state);

@@ -58,6 +58,7 @@ struct ClusterOptions {
   std::vector<std::string> agentFlags;
 
   ClusterOptions& withAgents(int count) { agents = count; return *this; }
+  ClusterOptions& withAgentResources(std::string resources) { agentResources = std::move(resources); return *this; }
   ClusterOptions& withMasterFlag(std::string flag) { masterFlags.push_back(std::move(flag)); return *this; }
   ClusterOptions& withAgentFlag(std::string flag) { agentFlags.push_back(std::move(flag)); return *this; }
 };

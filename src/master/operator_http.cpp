@@ -1,0 +1,155 @@
+// The HTTP side of the master's v1 operator API (POST /api/v1,
+// mesos-reference.md §3.1): request checks shared with the other v1 APIs,
+// then one handler per call type. Reads answer from the operator views;
+// UPDATE_WEIGHTS / UPDATE_QUOTA answer 200 only once the change is durable
+// in the registry (see MasterDaemon::performEffects). Calls Mezzo does not
+// implement get 501 with the call's name.
+#include <spdlog/spdlog.h>
+
+#include "master/master_daemon.hpp"
+#include "master/operator_views.hpp"
+#include "mezzo/net/api_request.hpp"
+#include "mezzo/version.hpp"
+
+namespace mezzo::master {
+
+namespace {
+
+using v1::master::Call;
+using v1::master::Response;
+
+// Calls a standby answers itself; every other call goes to the leader.
+bool answeredByStandby(Call::Type type) {
+  switch (type) {
+    case Call::GET_HEALTH:
+    case Call::GET_FLAGS:
+    case Call::GET_VERSION:
+    case Call::GET_METRICS:
+    case Call::GET_MASTER:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Response::GetMetrics metricsFrom(const nlohmann::json& snapshot) {
+  Response::GetMetrics out;
+  for (const auto& [name, value] : snapshot.items()) {
+    if (!value.is_number()) continue;
+    v1::Metric* metric = out.add_metrics();
+    metric->set_name(name);
+    metric->set_value(value.get<double>());
+  }
+  return out;
+}
+
+}  // namespace
+
+void MasterDaemon::handleOperator(net::Request&& request, net::Responder responder) {
+  auto contentType = net::checkApiPost(request, responder);
+  if (!contentType) return;
+  auto accept = net::checkAccept(request, responder);
+  if (!accept) return;
+  Call call;
+  Status decoded = decodeMessage(*contentType, request.body(), &call);
+  if (!decoded) return responder.respond(net::Response::text(400, decoded.message()));
+  if (!call.has_type() || call.type() == Call::UNKNOWN) {
+    return responder.respond(net::Response::text(400, "Expecting 'type' to be present"));
+  }
+  if (!answeredByStandby(call.type()) && redirectUnlessLeading(request, responder, "/api/v1")) return;
+
+  TimePoint now = clock_.now();
+  Response response;
+  auto reply = [&](Response::Type type) {
+    response.set_type(type);
+    responder.respond(net::Response{200, std::string(mediaTypeName(*accept)), encodeMessage(*accept, response), {}});
+  };
+  auto fail = [&](const Status& status) {
+    responder.respond(net::Response::text(net::httpStatusFor(status), status.message()));
+  };
+
+  switch (call.type()) {
+    case Call::GET_HEALTH:
+      response.mutable_get_health()->set_healthy(true);
+      return reply(Response::GET_HEALTH);
+    case Call::GET_FLAGS:
+      for (const auto& [name, value] : flags_.rendered) {
+        v1::Flag* flag = response.mutable_get_flags()->add_flags();
+        flag->set_name(name);
+        flag->set_value(value);
+      }
+      return reply(Response::GET_FLAGS);
+    case Call::GET_VERSION: {
+      v1::VersionInfo* version = response.mutable_get_version()->mutable_version_info();
+      version->set_version(kMezzoMesosVersion);
+      version->set_build_date(__DATE__);
+      return reply(Response::GET_VERSION);
+    }
+    case Call::GET_METRICS:
+      *response.mutable_get_metrics() = metricsFrom(renderMetrics(*core_, leadership_, now));
+      return reply(Response::GET_METRICS);
+    case Call::GET_STATE:
+      *response.mutable_get_state() = views::state(*core_);
+      return reply(Response::GET_STATE);
+    case Call::GET_AGENTS:
+      *response.mutable_get_agents() = views::agents(*core_);
+      return reply(Response::GET_AGENTS);
+    case Call::GET_FRAMEWORKS:
+      *response.mutable_get_frameworks() = views::frameworks(*core_);
+      return reply(Response::GET_FRAMEWORKS);
+    case Call::GET_EXECUTORS:
+      *response.mutable_get_executors() = views::executors(*core_);
+      return reply(Response::GET_EXECUTORS);
+    case Call::GET_TASKS:
+      *response.mutable_get_tasks() = views::tasks(*core_);
+      return reply(Response::GET_TASKS);
+    case Call::GET_ROLES:
+      *response.mutable_get_roles() = views::roles(*core_);
+      return reply(Response::GET_ROLES);
+    case Call::GET_WEIGHTS:
+      *response.mutable_get_weights() = views::weights(*core_);
+      return reply(Response::GET_WEIGHTS);
+    case Call::GET_QUOTA:
+      *response.mutable_get_quota() = views::quota(*core_);
+      return reply(Response::GET_QUOTA);
+    case Call::GET_MASTER:
+      *response.mutable_get_master() = views::master(*core_, leadership_);
+      return reply(Response::GET_MASTER);
+    case Call::UPDATE_WEIGHTS:
+    case Call::UPDATE_QUOTA: {
+      bool weights = call.type() == Call::UPDATE_WEIGHTS;
+      if (weights ? !call.has_update_weights() : !call.has_update_quota()) {
+        return fail(Status::invalidArgument(weights ? "Expecting 'update_weights' to be present"
+                                                    : "Expecting 'update_quota' to be present"));
+      }
+      auto ticket = weights ? core_->updateWeights(call.update_weights(), now)
+                            : core_->updateQuota(call.update_quota(), now);
+      if (!ticket) return fail(ticket.status());
+      pendingOperatorReplies_.emplace(*ticket, std::move(responder));
+      performEffects();
+      return;
+    }
+    case Call::TEARDOWN: {
+      if (!call.has_teardown()) return fail(Status::invalidArgument("Expecting 'teardown' to be present"));
+      Status status = core_->teardownFramework(FrameworkId(call.teardown().framework_id().value()), now);
+      afterCoreCall();
+      if (!status) return fail(status);
+      return responder.respond(net::Response::empty(200));
+    }
+    default:
+      return responder.respond(
+          net::Response::text(501, "Operator call " + Call::Type_Name(call.type()) + " is not implemented by Mezzo"));
+  }
+}
+
+// Answers an UPDATE_* call once its registry write finished.
+void MasterDaemon::completeOperatorReply(uint64_t ticket, const Status& status) {
+  auto it = pendingOperatorReplies_.find(ticket);
+  if (it == pendingOperatorReplies_.end()) return;
+  net::Responder responder = std::move(it->second);
+  pendingOperatorReplies_.erase(it);
+  if (status) return responder.respond(net::Response::empty(200));
+  responder.respond(net::Response::text(503, "Registry write failed: " + status.message()));
+}
+
+}  // namespace mezzo::master

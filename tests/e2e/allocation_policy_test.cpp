@@ -1,0 +1,172 @@
+// Allocation policy over the wire (issue 3, point 3): weighted DRF between
+// two hungry frameworks, suppress/revive, and a quota guarantee that a greedy
+// framework in another role cannot take. Real master and agents, frameworks
+// speaking the v1 scheduler API, quota set through the v1 operator API.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "harness/operator_client.hpp"
+#include "harness/process.hpp"
+#include "harness/scheduler_session.hpp"
+
+namespace mezzo::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+Call subscribeInRole(const std::string& name, const std::string& role) {
+  Call call = subscribeCall(name);
+  call.mutable_subscribe()->mutable_framework_info()->set_role(role);
+  return call;
+}
+
+double offerScalar(const v1::Offer& offer, const std::string& name) {
+  double total = 0;
+  for (const auto& resource : offer.resources()) {
+    if (resource.name() == name && resource.has_scalar()) total += resource.scalar().value();
+  }
+  return total;
+}
+
+Call declineCall(const v1::Offer& offer, double refuseSeconds) {
+  Call call;
+  call.set_type(Call::DECLINE);
+  *call.mutable_decline()->add_offer_ids() = offer.id();
+  call.mutable_decline()->mutable_filters()->set_refuse_seconds(refuseSeconds);
+  return call;
+}
+
+// A framework that launches `perOffer` one-cpu tasks (at most) on every
+// offer, as long as it has launched fewer than `maxTasks`, and returns the
+// rest of each offer unfiltered.
+struct HungryFramework {
+  SchedulerSession session;
+  int perOffer;
+  int maxTasks;
+  int launched = 0;
+  double maxCpusHeld = 0;  // the most this framework ever held in tasks + offers
+
+  HungryFramework(const net::Endpoint& master, int perOffer, int maxTasks)
+      : session(master), perOffer(perOffer), maxTasks(maxTasks) {}
+
+  // Handles the next OFFERS or UPDATE event arriving within `wait`; updates
+  // are acknowledged (the agent sends a task's next update only then).
+  void serve(std::chrono::milliseconds wait) {
+    auto event = session.waitFor(
+        [](const Event& e) { return e.type() == Event::OFFERS || e.type() == Event::UPDATE; }, wait);
+    if (!event) return;
+    if (event->type() == Event::UPDATE) {
+      if (event->update().status().has_uuid()) {
+        EXPECT_TRUE(session.acknowledge(event->update().status()));
+      }
+      return;
+    }
+    double offeredCpus = 0;
+    for (const v1::Offer& offer : event->offers().offers()) offeredCpus += offerScalar(offer, "cpus");
+    maxCpusHeld = std::max(maxCpusHeld, launched + offeredCpus);
+    for (const v1::Offer& offer : event->offers().offers()) {
+      std::vector<v1::TaskInfo> tasks;
+      double cpus = offerScalar(offer, "cpus");
+      double mem = offerScalar(offer, "mem");
+      while (static_cast<int>(tasks.size()) < perOffer && launched < maxTasks && cpus >= 1 && mem >= 64) {
+        std::string id = session.frameworkId().substr(0, 8) + "-t" + std::to_string(launched++);
+        tasks.push_back(commandTask(id, offer, "sleep 600", "cpus:1;mem:64"));
+        cpus -= 1;
+        mem -= 64;
+      }
+      auto response = tasks.empty() ? session.call(declineCall(offer, 0)) : session.call(launchCall(offer, tasks));
+      EXPECT_TRUE(response.isOk() && response->status == 202) << (response.isOk() ? response->body : response.error());
+    }
+  }
+};
+
+// Sums the cpus of running tasks per role from the master's /tasks.
+std::map<std::string, double> runningCpusByRole(const net::Endpoint& master) {
+  std::map<std::string, double> out;
+  auto tasks = getJson(master, "/tasks");
+  for (const auto& task : tasks["tasks"]) {
+    if (task["state"] == "TASK_RUNNING") out[task["role"].get<std::string>()] += task["resources"]["cpus"].get<double>();
+  }
+  return out;
+}
+
+TEST(AllocationPolicy, WeightedRolesShareInProportionToTheirWeights) {
+  // 12 cpus; roles weighted 1 and 2, both hungry: DRF gives 4 and 8.
+  LocalCluster cluster(ClusterOptions()
+                           .withAgents(3)
+                           .withAgentResources("cpus:4;mem:2048;disk:1024")
+                           .withMasterFlag("--weights=light=1,heavy=2"));
+  HungryFramework light(cluster.master(), 1, 100);
+  HungryFramework heavy(cluster.master(), 1, 100);
+  ASSERT_EQ(light.session.subscribe(subscribeInRole("light", "light")), 200u);
+  ASSERT_EQ(heavy.session.subscribe(subscribeInRole("heavy", "heavy")), 200u);
+
+  auto deadline = std::chrono::steady_clock::now() + 90s;
+  std::map<std::string, double> running;
+  while (std::chrono::steady_clock::now() < deadline) {
+    light.serve(50ms);
+    heavy.serve(50ms);
+    running = runningCpusByRole(cluster.master());
+    if (running["light"] + running["heavy"] >= 12) break;
+  }
+  ASSERT_EQ(running["light"] + running["heavy"], 12) << "the cluster (3 agents x 4 cpus) fills up";
+  // Weighted dominant shares (cpus here) equal within one task: 4 and 8.
+  EXPECT_NEAR(running["heavy"] / 2, running["light"], 1.0 + 1e-9)
+      << "light " << running["light"] << " heavy " << running["heavy"];
+}
+
+TEST(AllocationPolicy, SuppressedFrameworkGetsNoOffersUntilItRevives) {
+  LocalCluster cluster;  // the harness runs masters with --allocation_interval=100ms
+  SchedulerSession session(cluster.master());
+  ASSERT_EQ(session.subscribe(subscribeCall("suppressing")), 200u);
+  auto offers = session.waitForType(Event::OFFERS);
+  ASSERT_TRUE(offers);
+
+  Call suppress;
+  suppress.set_type(Call::SUPPRESS);
+  auto suppressed = session.call(suppress);
+  ASSERT_TRUE(suppressed.isOk() && suppressed->status == 202);
+  for (const v1::Offer& offer : offers->offers().offers()) ASSERT_TRUE(session.call(declineCall(offer, 0)).isOk());
+  EXPECT_FALSE(session.waitForType(Event::OFFERS, 3s)) << "no offers while suppressed (30 allocation cycles)";
+
+  Call revive;
+  revive.set_type(Call::REVIVE);
+  auto revived = session.call(revive);
+  ASSERT_TRUE(revived.isOk() && revived->status == 202);
+  EXPECT_TRUE(session.waitForType(Event::OFFERS, 5s)) << "offers resume after REVIVE";
+}
+
+TEST(AllocationPolicy, QuotaGuaranteeIsHonouredAgainstAGreedyRole) {
+  // 2 agents x 4 cpus. Role `prod` is guaranteed 3 cpus before any of its
+  // frameworks exists; a greedy framework in `batch` must never hold more
+  // than the other 5, and prod's framework then gets its 3.
+  LocalCluster cluster(ClusterOptions()
+                           .withAgents(2)
+                           .withAgentResources("cpus:4;mem:2048;disk:1024"));
+  auto set = operatorCall(cluster.master(), R"({"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[
+      {"role":"prod","guarantees":{"cpus":{"value":3},"mem":{"value":192}}}]}})");
+  ASSERT_TRUE(set.isOk());
+  ASSERT_EQ(set->status, 200u) << set->body;
+
+  HungryFramework greedy(cluster.master(), 100, 100);
+  ASSERT_EQ(greedy.session.subscribe(subscribeInRole("greedy", "batch")), 200u);
+  auto until = std::chrono::steady_clock::now() + 4s;
+  while (std::chrono::steady_clock::now() < until) greedy.serve(100ms);
+  EXPECT_EQ(runningCpusByRole(cluster.master())["batch"], 5) << getJson(cluster.master(), "/tasks").dump();
+  EXPECT_LE(greedy.maxCpusHeld, 5) << "offers to batch never reach into prod's guarantee";
+
+  HungryFramework prod(cluster.master(), 100, 3);
+  ASSERT_EQ(prod.session.subscribe(subscribeInRole("prod", "prod")), 200u);
+  until = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < until && runningCpusByRole(cluster.master())["prod"] < 3) {
+    prod.serve(100ms);
+    greedy.serve(10ms);
+  }
+  auto running = runningCpusByRole(cluster.master());
+  EXPECT_EQ(running["prod"], 3);
+  EXPECT_EQ(running["batch"], 5);
+}
+
+}  // namespace
+}  // namespace mezzo::testing
