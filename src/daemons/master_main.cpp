@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   app.add_option("--port", flags.port, "Port to listen on")->capture_default_str();
   app.add_option("--hostname", flags.hostname, "Hostname advertised to frameworks and agents (default: --ip)");
   app.add_option("--work_dir", flags.workDir, "Directory for the master's persistent state (the registry)");
-  app.add_option("--registry", flags.registry, "Where the registry is kept: sqlite (in --work_dir) or in_memory")
+  app.add_option("--registry", flags.registry, "Where the registry is kept: sqlite (in --work_dir), zookeeper (under the --zk path, shared by HA masters) or in_memory (tests)")
       ->capture_default_str();
   std::string zkSessionTimeout = "10secs";
   app.add_option("--zk", flags.zk, "ZooKeeper URL for leader election, zk://host:port[,host:port]/path");

@@ -2,6 +2,8 @@
 
 #include <zookeeper/zookeeper.h>
 
+#include <mutex>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <spdlog/spdlog.h>
@@ -70,7 +72,7 @@ class Group final : public ZooKeeperGroup, public std::enable_shared_from_this<G
         refresh();
       } else if (state == ZOO_EXPIRED_SESSION_STATE) {
         spdlog::warn("ZooKeeper session expired; rejoining with a new session");
-        myMember_.clear();
+        setMember("");
         notifyElected(false);
         zookeeper_close(handle_);
         handle_ = nullptr;
@@ -117,7 +119,7 @@ class Group final : public ZooKeeperGroup, public std::enable_shared_from_this<G
       return;
     }
     std::string path(created.data());
-    myMember_ = path.substr(path.rfind('/') + 1);
+    setMember(path.substr(path.rfind('/') + 1));
     spdlog::info("Joined ZooKeeper group {} as {}", url_.path, myMember_);
   }
 
@@ -151,6 +153,16 @@ class Group final : public ZooKeeperGroup, public std::enable_shared_from_this<G
       data = std::string(buffer.data(), static_cast<size_t>(std::max(length, 0)));
     }
     notifyLeader(data);
+  }
+
+  std::string memberPath() const override {
+    std::lock_guard lock(memberMutex_);
+    return myMember_.empty() ? std::string() : url_.path + "/" + myMember_;
+  }
+
+  void setMember(std::string member) {
+    std::lock_guard lock(memberMutex_);
+    myMember_ = std::move(member);
   }
 
   void notifyElected(bool elected) {
@@ -187,7 +199,8 @@ class Group final : public ZooKeeperGroup, public std::enable_shared_from_this<G
   // Worker-owned state.
   zhandle_t* handle_ = nullptr;
   std::string memberData_;
-  std::string myMember_;
+  std::string myMember_;  // written on the worker under memberMutex_, read anywhere under it
+  mutable std::mutex memberMutex_;
   bool elected_ = false;
   bool reported_ = false;
   std::optional<std::string> lastLeaderData_;

@@ -8,7 +8,7 @@
 // elected, and the group opens a new session and rejoins.
 //
 // Thread-safety: create, contend, detect and close from the io_context's
-// thread; callbacks run there.
+// thread; callbacks run there. memberPath() may be called from any thread.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -32,6 +32,9 @@ class ZooKeeperGroup {
   virtual void detect(LeaderCallback onChange) = 0;
   // Leaves the group (the member node disappears at once) and stops calling back.
   virtual void close() = 0;
+  // The full path of this member's ephemeral znode, empty while it has none.
+  // Thread-safe (the ZooKeeper registry store reads it to fence its writes).
+  virtual std::string memberPath() const = 0;
 };
 
 std::unique_ptr<Contender> makeZooKeeperContender(std::shared_ptr<ZooKeeperGroup> group, v1::MasterInfo info);

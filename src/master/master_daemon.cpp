@@ -95,21 +95,9 @@ Status MasterDaemon::start() {
     if (!minimum) return minimum.status();
     options.allocator.minAllocatable = *minimum;
   }
-  std::unique_ptr<store::RegistryStore> store;
-  if (flags_.registry == "in_memory") {
-    store = store::makeInMemoryRegistryStore();
-  } else if (flags_.registry == "sqlite") {
-    if (flags_.workDir.empty()) return Status::invalidArgument("--work_dir is required with --registry=sqlite");
-    std::error_code ec;
-    std::filesystem::create_directories(flags_.workDir, ec);
-    if (ec) return Status::ioError("Cannot create --work_dir '" + flags_.workDir + "': " + ec.message());
-    auto opened = store::openSqliteRegistryStore(flags_.workDir + "/registry.sqlite");
-    if (!opened) return opened.status();
-    store = std::move(*opened);
-  } else {
-    return Status::invalidArgument("Unknown --registry '" + flags_.registry + "' (sqlite or in_memory)");
-  }
-  registrar_ = std::make_unique<Registrar>(io_, std::move(store));
+  auto store = openRegistryStore();
+  if (!store) return store.status();
+  registrar_ = std::make_unique<Registrar>(io_, std::move(*store));
   auto recovered = registrar_->recover();
   if (!recovered) return Status(recovered.status().code(), "Registry recovery failed: " + recovered.error());
   spdlog::info("Recovered the {} registry: {} admitted agents, {} weights", registrar_->storeName(),
@@ -119,11 +107,47 @@ Status MasterDaemon::start() {
   if (!port) return port.status();
   options.masterInfo = makeMasterInfo(flags_.ip, *port, flags_.hostname);
   flags_.rendered["port"] = std::to_string(*port);
+  coreOptions_ = options;
   core_ = std::make_unique<MasterCore>(std::move(options), clock_.now(), std::move(*recovered));
   spdlog::info("Master {} listening on {}:{}", core_->options().masterInfo.id(), flags_.ip, *port);
   nextFullAllocation_ = clock_.now() + flags_.allocationInterval;
   scheduleTick();
   return startElection();
+}
+
+Result<std::unique_ptr<store::RegistryStore>> MasterDaemon::openRegistryStore() {
+  if (flags_.registry == "in_memory") return store::makeInMemoryRegistryStore();
+  if (flags_.registry == "zookeeper") {
+    if (flags_.zk.empty()) return Status::invalidArgument("--registry=zookeeper needs --zk");
+    auto url = ha::parseZooKeeperUrl(flags_.zk);
+    if (!url) return Status::invalidArgument("Invalid --zk: " + url.error());
+    // Writes are fenced by this master's election znode: once it is gone (a
+    // successor may be leading), nothing more is written.
+    return store::openZooKeeperRegistryStore({url->servers, url->path + "/registry", flags_.zkSessionTimeout,
+                                              [this] { return zkGroup_ ? zkGroup_->memberPath() : std::string(); }});
+  }
+  if (flags_.registry != "sqlite") {
+    return Status::invalidArgument("Unknown --registry '" + flags_.registry + "' (sqlite, zookeeper or in_memory)");
+  }
+  if (flags_.workDir.empty()) return Status::invalidArgument("--work_dir is required with --registry=sqlite");
+  std::error_code ec;
+  std::filesystem::create_directories(flags_.workDir, ec);
+  if (ec) return Status::ioError("Cannot create --work_dir '" + flags_.workDir + "': " + ec.message());
+  return store::openSqliteRegistryStore(flags_.workDir + "/registry.sqlite");
+}
+
+// A registry shared through ZooKeeper may have changed while this master
+// stood by: the newly elected leader reads it again and starts from it (a
+// standby's core holds nothing else: it redirected every call).
+Status MasterDaemon::recoverSharedRegistry() {
+  if (flags_.registry != "zookeeper") return Status::ok();
+  auto recovered = registrar_->recover();
+  if (!recovered) return Status(recovered.status().code(), "Registry recovery failed: " + recovered.error());
+  spdlog::info("Recovered the zookeeper registry on election: {} admitted agents, {} unreachable, {} weights, {} quotas",
+               recovered->admitted().size(), recovered->unreachable().size(), recovered->weights().size(),
+               recovered->quotas().size());
+  core_ = std::make_unique<MasterCore>(coreOptions_, clock_.now(), std::move(*recovered));
+  return Status::ok();
 }
 
 Status MasterDaemon::startElection() {
@@ -136,12 +160,18 @@ Status MasterDaemon::startElection() {
   if (!url) return Status::invalidArgument("Invalid --zk: " + url.error());
   auto group = ha::ZooKeeperGroup::create(io_, *url, flags_.zkSessionTimeout);
   if (!group) return group.status();
+  zkGroup_ = *group;
   leadership_ = Leadership{false, std::nullopt, std::nullopt};
   contender_ = ha::makeZooKeeperContender(*group, self);
   detector_ = ha::makeZooKeeperDetector(*group);
   contender_->start([this](bool elected) {
     if (elected) {
       spdlog::info("Elected as the leading master");
+      if (Status status = recoverSharedRegistry(); !status) {
+        spdlog::critical("{}; exiting", status.message());
+        spdlog::default_logger()->flush();
+        std::_Exit(EXIT_FAILURE);
+      }
       leadership_.elected = true;
       leadership_.electedTime = clock_.now();
     } else if (leadership_.elected) {

@@ -20,6 +20,7 @@
 
 #include "master/master_core.hpp"
 #include "ha/leader.hpp"
+#include "ha/zookeeper.hpp"
 #include "master/registrar.hpp"
 #include "master/state_json.hpp"
 #include "mezzo/common/codec.hpp"
@@ -32,7 +33,7 @@ struct MasterFlags {
   uint16_t port = 5050;
   std::string hostname;  // defaults to ip
   std::string workDir;
-  std::string registry = "sqlite";     // sqlite (in --work_dir) | in_memory
+  std::string registry = "sqlite";     // sqlite (in --work_dir) | zookeeper (under --zk) | in_memory
   std::string zk;                      // zk://host:port[,host:port]/path; empty = standalone
   Duration zkSessionTimeout = std::chrono::seconds(10);
   Duration allocationInterval = std::chrono::seconds(1);
@@ -73,6 +74,8 @@ class MasterDaemon {
   // Standbys send API calls to the leader; true when the request was answered.
   bool redirectUnlessLeading(const net::Request& request, net::Responder& responder, const std::string& path);
   Status startElection();
+  Result<std::unique_ptr<store::RegistryStore>> openRegistryStore();
+  Status recoverSharedRegistry();
   void performEffects();
   void afterCoreCall();
   void scheduleTick();
@@ -83,6 +86,8 @@ class MasterDaemon {
   SystemClock clock_;
   std::unique_ptr<Registrar> registrar_;
   std::unique_ptr<MasterCore> core_;
+  MasterOptions coreOptions_;  // what core_ was built with (rebuilt on election with a shared registry)
+  std::shared_ptr<ha::ZooKeeperGroup> zkGroup_;
   std::unique_ptr<ha::Contender> contender_;
   std::unique_ptr<ha::Detector> detector_;
   Leadership leadership_;

@@ -9,13 +9,14 @@
 // RegistryStore is where operations are made durable: recover() once at
 // start-up, then append() per operation (on OK it survives a crash) and
 // compact() now and then to replace the log with a snapshot. Backends:
-// in-memory (tests) and SQLite (a file in the master's work dir, the default).
-// ZooKeeper comes with high availability.
+// in-memory (tests), SQLite (a file in the master's work dir, the default)
+// and ZooKeeper (shared by the masters of an HA cluster).
 //
 // Thread-safety: RegistryState is a value. A RegistryStore is used by one
 // thread at a time (the master's registrar thread); it is not synchronised.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -69,6 +70,17 @@ class RegistryStore {
 std::unique_ptr<RegistryStore> makeInMemoryRegistryStore();
 // Opens (creating if needed) the SQLite registry at `path`.
 Result<std::unique_ptr<RegistryStore>> openSqliteRegistryStore(const std::string& path);
+
+struct ZooKeeperStoreOptions {
+  std::string servers;  // "host:port,host:port"
+  std::string path;     // absolute znode path of the registry, e.g. /mezzo/registry
+  Duration sessionTimeout = std::chrono::seconds(10);
+  // The znode whose existence guards every write (the leader's election
+  // node); empty or unset = unfenced. Called on the store's thread.
+  std::function<std::string()> fence;
+};
+// Connects (waiting up to twice the session timeout) and prepares the layout.
+Result<std::unique_ptr<RegistryStore>> openZooKeeperRegistryStore(ZooKeeperStoreOptions options);
 
 // Operation builders.
 internal::RegistryOperation admitAgent(const v1::AgentInfo& info);

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include "harness/zookeeper_server.hpp"
 #include "store/registry.hpp"
 
 namespace mezzo::store {
@@ -93,13 +94,32 @@ class RegistryStoreTest : public ::testing::TestWithParam<std::string> {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     store_ = open();
+    if (store_ == nullptr && GetParam() == "zookeeper") {
+      GTEST_SKIP() << "ZooKeeper (Debian package `zookeeper`, java) is not available on this machine";
+    }
   }
   void TearDown() override {
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
+  // One ZooKeeper for the whole binary, started on first use.
+  static testing::ZooKeeperServer& zookeeper() {
+    static testing::ZooKeeperServer server;
+    return server;
+  }
+  std::string zookeeperServers() const { return "127.0.0.1:" + std::to_string(zookeeper().port()); }
+  std::string zookeeperPath() const {
+    return std::string("/mezzo-test/") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  }
+
   std::unique_ptr<RegistryStore> open() {
     if (GetParam() == "in_memory") return makeInMemoryRegistryStore();
+    if (GetParam() == "zookeeper") {
+      if (!zookeeper().available()) return nullptr;
+      auto store = openZooKeeperRegistryStore({zookeeperServers(), zookeeperPath(), std::chrono::seconds(5), {}});
+      EXPECT_TRUE(store.isOk()) << store.error();
+      return store.isOk() ? std::move(*store) : nullptr;
+    }
     auto store = openSqliteRegistryStore((dir_ / "registry.sqlite").string());
     EXPECT_TRUE(store.isOk()) << store.error();
     return std::move(*store);
@@ -162,7 +182,43 @@ TEST_P(RegistryStoreTest, CompactionEmptiesTheLog) {
   EXPECT_EQ(recovered->admitted().size(), 5u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, RegistryStoreTest, ::testing::Values("in_memory", "sqlite"));
+// A snapshot beyond ZooKeeper's 1 MB znode limit is stored in chunks.
+TEST_P(RegistryStoreTest, LargeSnapshotRoundTrips) {
+  RegistryState state;
+  for (int i = 0; i < 30'000; ++i) {
+    ASSERT_TRUE(state.apply(admitAgent(agent("agent-" + std::to_string(i), "host-with-a-long-name-" + std::to_string(i)))));
+  }
+  ASSERT_GT(state.toSnapshot().ByteSizeLong(), 1'000'000u);
+  ASSERT_TRUE(store_->compact(state));
+  ASSERT_TRUE(store_->append(admitAgent(agent("late"))));
+  if (durable()) store_ = open();
+  auto recovered = store_->recover();
+  ASSERT_TRUE(recovered.isOk()) << recovered.error();
+  if (durable()) {
+    EXPECT_EQ(recovered->admitted().size(), 30'001u);
+  }
+}
+
+// Writes are refused once the fence znode (the leader's election node) is gone.
+TEST_P(RegistryStoreTest, FencedWritesNeedTheFenceNode) {
+  if (GetParam() != "zookeeper") {
+    GTEST_SKIP() << "fencing is a ZooKeeper store feature";
+  }
+  std::string fence = zookeeperPath() + "/log";  // exists once the store is open
+  auto fenced = openZooKeeperRegistryStore(
+      {zookeeperServers(), zookeeperPath(), std::chrono::seconds(5), [&] { return fence; }});
+  ASSERT_TRUE(fenced.isOk()) << fenced.error();
+  ASSERT_TRUE((*fenced)->recover().isOk());
+  ASSERT_TRUE((*fenced)->append(admitAgent(agent("a1"))));
+  fence = zookeeperPath() + "/no-such-leader";
+  Status refused = (*fenced)->append(admitAgent(agent("a2")));
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition) << refused.message();
+  auto recovered = store_->recover();
+  ASSERT_TRUE(recovered.isOk());
+  EXPECT_EQ(recovered->admitted().size(), 1u) << "the fenced-off write left nothing behind";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RegistryStoreTest, ::testing::Values("in_memory", "sqlite", "zookeeper"));
 
 TEST(SqliteRegistryStore, UnopenablePathIsAnError) {
   auto store = openSqliteRegistryStore("/nonexistent-dir/for/sure/registry.sqlite");

@@ -39,7 +39,7 @@ PIDS+=($!)
   --resources="cpus:2;mem:1024" --status_update_retry_interval=1secs >"$WORK/agent.log" 2>&1 &
 PIDS+=($!)
 
-for _ in $(seq 100); do
+for _ in $(seq 300); do  # up to 30 s on a loaded machine
   if curl -sf "http://$MASTER/state" | jq -e '.activated_slaves == 1' >/dev/null 2>&1; then break; fi
   sleep 0.1
 done

@@ -6,19 +6,13 @@
 #include <csignal>
 #include <set>
 
+#include "harness/ha_masters.hpp"
 #include "harness/process.hpp"
 #include "harness/scheduler_session.hpp"
 #include "mezzo/client/scheduler.hpp"
-#include "harness/zookeeper_server.hpp"
 
 namespace mezzo::testing {
 namespace {
-
-struct Master {
-  uint16_t port = 0;
-  std::unique_ptr<DaemonProcess> process;
-  net::Endpoint endpoint() const { return {"127.0.0.1", port}; }
-};
 
 net::ClientResponse post(const net::Endpoint& endpoint, const std::string& target, const std::string& body) {
   net::ClientRequest request;
@@ -40,58 +34,12 @@ net::ClientResponse get(const net::Endpoint& endpoint, const std::string& target
 class HighAvailabilityTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!zookeeper_.available()) GTEST_SKIP() << "ZooKeeper server could not be started";
-    dir_ = makeTempDir("mezzo-ha");
-    for (int i = 0; i < 3; ++i) {
-      masters_.emplace_back();
-      masters_.back().port = freePort();
-      startMaster(static_cast<size_t>(i));
-    }
+    if (!masters_.available()) GTEST_SKIP() << "ZooKeeper server could not be started";
   }
+  std::optional<size_t> waitForLeader(std::chrono::seconds timeout) { return masters_.waitForLeader(timeout); }
 
-  void startMaster(size_t i) {
-    masters_[i].process = std::make_unique<DaemonProcess>(
-        "mezzo-master",
-        std::vector<std::string>{"--ip=127.0.0.1", "--port=" + std::to_string(masters_[i].port),
-                                 "--zk=" + zookeeper_.url("/mezzo"), "--zk_session_timeout=2secs",
-                                 "--registry=in_memory", "--allocation_interval=100ms"},
-        dir_ / ("master" + std::to_string(i) + ".log"));
-  }
-  void TearDown() override {
-    masters_.clear();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-
-  // Index of the one master whose /state says elected, once exactly one does
-  // and every live master names it as leader.
-  std::optional<size_t> waitForLeader(std::chrono::seconds timeout) {
-    std::optional<size_t> leader;
-    waitUntil(
-        [&] {
-          leader.reset();
-          std::vector<std::string> leaderPids;
-          for (size_t i = 0; i < masters_.size(); ++i) {
-            if (!masters_[i].process->running()) continue;
-            auto state = getJson(masters_[i].endpoint(), "/state");
-            if (!state.is_object() || !state.contains("leader")) return false;
-            leaderPids.push_back(state["leader"]);
-            if (state["elected"] == true) {
-              if (leader) return false;
-              leader = i;
-            }
-          }
-          if (!leader) return false;
-          std::string expected = "master@127.0.0.1:" + std::to_string(masters_[*leader].port);
-          return std::all_of(leaderPids.begin(), leaderPids.end(), [&](const std::string& pid) { return pid == expected; });
-        },
-        timeout);
-    return leader;
-  }
-
-  ZooKeeperServer zookeeper_;
-  std::filesystem::path dir_;
-  std::vector<Master> masters_;
+  HaMasters masters_{{"--registry=in_memory"}};
+  const std::filesystem::path& dir_ = masters_.dir();
 };
 
 TEST_F(HighAvailabilityTest, StandbysRedirectToTheLeaderAndOneTakesOverAfterAKill) {
@@ -99,22 +47,22 @@ TEST_F(HighAvailabilityTest, StandbysRedirectToTheLeaderAndOneTakesOverAfterAKil
   for (int round = 0; round < 2; ++round) {
     auto leader = waitForLeader(std::chrono::seconds(20));
     ASSERT_TRUE(leader) << "round " << round << ": no single leader";
-    std::string leaderAddress = "//127.0.0.1:" + std::to_string(masters_[*leader].port);
+    std::string leaderAddress = "//127.0.0.1:" + std::to_string(masters_.endpoint(*leader).port);
     for (size_t i = 0; i < masters_.size(); ++i) {
-      if (i == *leader || !masters_[i].process->running()) continue;
-      auto redirect = get(masters_[i].endpoint(), "/master/redirect");
+      if (i == *leader || !masters_.process(i).running()) continue;
+      auto redirect = get(masters_.endpoint(i), "/master/redirect");
       EXPECT_EQ(redirect.status, 307u);
       EXPECT_EQ(redirect.header("Location"), leaderAddress);
-      auto call = post(masters_[i].endpoint(), "/api/v1/scheduler", subscribe);
+      auto call = post(masters_.endpoint(i), "/api/v1/scheduler", subscribe);
       EXPECT_EQ(call.status, 307u);
       EXPECT_EQ(call.header("Location"), leaderAddress + "/api/v1/scheduler");
-      auto metrics = getJson(masters_[i].endpoint(), "/metrics/snapshot");
+      auto metrics = getJson(masters_.endpoint(i), "/metrics/snapshot");
       EXPECT_EQ(metrics["master/elected"], 0);
     }
-    EXPECT_EQ(getJson(masters_[*leader].endpoint(), "/metrics/snapshot")["master/elected"], 1);
+    EXPECT_EQ(getJson(masters_.endpoint(*leader), "/metrics/snapshot")["master/elected"], 1);
 
     auto killed = std::chrono::steady_clock::now();
-    masters_[*leader].process->kill9();
+    masters_.process(*leader).kill9();
     auto next = waitForLeader(std::chrono::seconds(20));
     ASSERT_TRUE(next) << "no standby took over";
     EXPECT_NE(*next, *leader);
@@ -133,7 +81,7 @@ TEST_F(HighAvailabilityTest, SchedulerLibraryFollowsTheLeaderThroughZooKeeper) {
   framework.set_failover_timeout(300);
   std::vector<std::string> subscriptions;  // "<framework id>@<master port>"
   client::SchedulerOptions options;
-  options.master = zookeeper_.url("/mezzo");
+  options.master = masters_.zkUrl();
   options.framework = framework;
   options.initialBackoff = std::chrono::milliseconds(100);
   options.maxBackoff = std::chrono::milliseconds(500);
@@ -153,14 +101,14 @@ TEST_F(HighAvailabilityTest, SchedulerLibraryFollowsTheLeaderThroughZooKeeper) {
     return done();
   };
   ASSERT_TRUE(runUntil([&] { return subscriptions.size() == 1; }));
-  EXPECT_EQ(subscriptions[0].substr(subscriptions[0].find('@') + 1), std::to_string(masters_[*leader].port));
+  EXPECT_EQ(subscriptions[0].substr(subscriptions[0].find('@') + 1), std::to_string(masters_.endpoint(*leader).port));
 
-  masters_[*leader].process->kill9();
+  masters_.process(*leader).kill9();
   auto next = waitForLeader(std::chrono::seconds(20));
   ASSERT_TRUE(next);
   ASSERT_TRUE(runUntil([&] { return subscriptions.size() == 2; }));
   std::string frameworkId = subscriptions[0].substr(0, subscriptions[0].find('@'));
-  EXPECT_EQ(subscriptions[1], frameworkId + "@" + std::to_string(masters_[*next].port))
+  EXPECT_EQ(subscriptions[1], frameworkId + "@" + std::to_string(masters_.endpoint(*next).port))
       << "re-subscribed to the new leader with the same framework id";
   scheduler->stop();
   scheduler.reset();
@@ -173,12 +121,12 @@ TEST_F(HighAvailabilityTest, RunningTasksSurviveThreeLeaderKills) {
   auto leader = waitForLeader(std::chrono::seconds(20));
   ASSERT_TRUE(leader);
   DaemonProcess agent("mezzo-agent",
-                      {"--master=" + zookeeper_.url("/mezzo"), "--ip=127.0.0.1", "--port=0",
+                      {"--master=" + masters_.zkUrl(), "--ip=127.0.0.1", "--port=0",
                        "--work_dir=" + (dir_ / "agent").string(), "--resources=cpus:4;mem:2048",
                        "--registration_backoff_factor=100ms"},
                       dir_ / "agent.log");
   auto agentRegistered = [&](size_t master) {
-    return waitUntil([&] { return getJson(masters_[master].endpoint(), "/state")["activated_slaves"] == 1; },
+    return waitUntil([&] { return getJson(masters_.endpoint(master), "/state")["activated_slaves"] == 1; },
                      std::chrono::seconds(20));
   };
   ASSERT_TRUE(agentRegistered(*leader)) << agent.log();
@@ -186,7 +134,7 @@ TEST_F(HighAvailabilityTest, RunningTasksSurviveThreeLeaderKills) {
   const int kTasks = 5;
   std::string frameworkId;
   {
-    SchedulerSession session(masters_[*leader].endpoint());
+    SchedulerSession session(masters_.endpoint(*leader));
     ASSERT_EQ(session.subscribe(subscribeCall("ha-tasks", /*failoverTimeout=*/600)), 200u);
     auto offers = session.waitFor([](const Event& e) { return e.type() == Event::OFFERS && e.offers().offers_size(); });
     ASSERT_TRUE(offers);
@@ -207,11 +155,11 @@ TEST_F(HighAvailabilityTest, RunningTasksSurviveThreeLeaderKills) {
 
   for (int round = 0; round < 3; ++round) {
     size_t killed = *leader;
-    masters_[killed].process->kill9();
+    masters_.process(killed).kill9();
     leader = waitForLeader(std::chrono::seconds(30));
     ASSERT_TRUE(leader) << "round " << round;
     ASSERT_TRUE(agentRegistered(*leader)) << "round " << round << ": agent did not follow the leader";
-    SchedulerSession session(masters_[*leader].endpoint());
+    SchedulerSession session(masters_.endpoint(*leader));
     ASSERT_EQ(session.subscribe(subscribeCall("ha-tasks", 600, {}, frameworkId)), 200u);
     ASSERT_TRUE(session.waitForType(Event::SUBSCRIBED));
     EXPECT_EQ(session.frameworkId(), frameworkId);
@@ -238,7 +186,7 @@ TEST_F(HighAvailabilityTest, RunningTasksSurviveThreeLeaderKills) {
       ASSERT_FALSE(statuses.empty());
       EXPECT_EQ(statuses.back().state(), v1::TASK_FINISHED);
     }
-    startMaster(killed);  // back as a standby for the next round
+    masters_.start(killed);  // back as a standby for the next round
   }
 }
 
