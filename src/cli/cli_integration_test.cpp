@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "cli/process.hpp"
+#include "ha/zookeeper_server_setup.hpp"
 #include "mezzo/net/http_client.hpp"
 
 namespace mezzo::cli {
@@ -186,6 +187,69 @@ TEST_F(CliIntegrationTest, LocalRunsTheSampleWorkload) {
     EXPECT_NE(result.out.find("hello from task " + std::to_string(i)), std::string::npos) << result.out;
   }
   EXPECT_LT(seconds, 20) << result.out;
+}
+
+// `mezzo local --ha`: ZooKeeper and three masters; killing the leader leaves
+// a working cluster (a standby leads, the agent follows, `mezzo run` through
+// the ZooKeeper URL succeeds).
+TEST(CliHaTest, LocalHaSurvivesKillingTheLeader) {
+  if (!haveDaemons()) GTEST_SKIP() << "daemons not built";
+  if (auto command = ha::zooKeeperServerCommand("/dev/null"); !command) GTEST_SKIP() << command.error();
+  fs::path workDir = fs::temp_directory_path() / ("mezzo-cli-ha-" + std::to_string(::getpid()));
+  fs::remove_all(workDir);
+  fs::create_directories(workDir);
+  fs::path log = workDir.string() + ".log";
+  auto local = ChildProcess::spawn(binDir() + "/mezzo",
+                                   {"local", "--ha", "--port", "0", "--agents", "1", "--work_dir", workDir.string()},
+                                   log.string());
+  ASSERT_TRUE(local.isOk()) << local.error();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (readFile(log).find("Press Ctrl-C") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*local)->running()) << readFile(log);
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  std::string out = readFile(log);
+  ASSERT_NE(out.find("Press Ctrl-C"), std::string::npos) << out;
+
+  // "  master  http://127.0.0.1:PORT  pid PID  (leading|standby)"
+  std::vector<std::pair<uint16_t, pid_t>> masters;
+  std::optional<size_t> leader;
+  std::istringstream lines(out);
+  std::string line;
+  std::string zkUrl;
+  while (std::getline(lines, line)) {
+    unsigned port = 0;
+    int pid = 0;
+    char role[16] = {};
+    if (std::sscanf(line.c_str(), "  master  http://127.0.0.1:%u  pid %d  (%15[a-z])", &port, &pid, role) == 3) {
+      if (std::string(role) == "leading") leader = masters.size();
+      masters.emplace_back(static_cast<uint16_t>(port), static_cast<pid_t>(pid));
+    }
+    if (line.starts_with("  zookeeper ")) zkUrl = line.substr(12);
+  }
+  ASSERT_EQ(masters.size(), 3u) << out;
+  ASSERT_TRUE(leader) << out;
+  ASSERT_FALSE(zkUrl.empty()) << out;
+
+  ::kill(masters[*leader].second, SIGKILL);
+  std::optional<size_t> next;
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!next && std::chrono::steady_clock::now() < deadline) {
+    for (size_t i = 0; i < masters.size(); ++i) {
+      if (i != *leader && getJson(masters[i].first, "/state").value("elected", false)) next = i;
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  ASSERT_TRUE(next) << "no standby took over";
+  EXPECT_TRUE((*local)->running()) << readFile(log);
+  CommandResult run = mezzo("run --master " + zkUrl + " -- true", 60);
+  EXPECT_EQ(run.exitCode, 0) << run.out << run.err;
+  EXPECT_NE(readFile(log).find("a standby takes over"), std::string::npos) << readFile(log);
+
+  (*local)->stop(milliseconds(15000));
+  EXPECT_EQ((*local)->describeExit(), "exited with status 0") << readFile(log);
+  fs::remove_all(workDir);
+  fs::remove(log);
 }
 
 TEST(CliTest, MissingCommandIsAUsageError) {

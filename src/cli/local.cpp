@@ -6,10 +6,12 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "cli/process.hpp"
+#include "ha/zookeeper_server_setup.hpp"
 #include "mezzo/common/clock.hpp"
 #include "mezzo/net/http_client.hpp"
 
@@ -78,18 +80,34 @@ class LocalCluster {
       return Status::unavailable("Port " + std::to_string(masterPort_) +
                                  " is in use (another master?); pass --port 0 to pick a free one");
     }
-    auto master = ChildProcess::spawn(binDir_ + "/mezzo-master",
-                                      {"--ip=127.0.0.1", "--port=" + std::to_string(masterPort_),
-                                       "--work_dir=" + workDir_ + "/master", "--log_level=" + options_.logLevel},
-                                      workDir_ + "/master.log");
-    if (!master) return master.status();
-    master_ = std::move(*master);
+    if (options_.ha) {
+      if (Status status = startZooKeeper(); !status) return status;
+    }
+    int masterCount = options_.ha ? kHaMasters : 1;
+    for (int i = 0; i < masterCount; ++i) {
+      uint16_t port = masterPort_ + static_cast<uint16_t>(i);
+      if (i > 0) {
+        auto free = freePort();
+        if (!free) return free.status();
+        port = portAvailable(port) ? port : *free;
+      }
+      std::vector<std::string> args = {"--ip=127.0.0.1", "--port=" + std::to_string(port),
+                                       "--work_dir=" + workDir_ + "/" + masterName(i),
+                                       "--log_level=" + options_.logLevel};
+      if (options_.ha) {
+        args.insert(args.end(), {"--zk=" + zkUrl(), "--registry=zookeeper", "--zk_session_timeout=2secs"});
+      }
+      auto master = ChildProcess::spawn(binDir_ + "/mezzo-master", args, workDir_ + "/" + masterName(i) + ".log");
+      if (!master) return master.status();
+      masters_.push_back(std::move(*master));
+      masterPorts_.push_back(port);
+    }
     for (int i = 0; i < options_.agents; ++i) {
       std::string name = "agent-" + std::to_string(i);
       // --port=0: the agent binds a free port and advertises it (no race).
       auto agent = ChildProcess::spawn(
           binDir_ + "/mezzo-agent",
-          {"--master=" + masterAddress(), "--ip=127.0.0.1", "--port=0", "--work_dir=" + workDir_ + "/" + name,
+          {"--master=" + masterUrl(), "--ip=127.0.0.1", "--port=0", "--work_dir=" + workDir_ + "/" + name,
            "--resources=" + agentResourcesFor(options_.agentResources, i), "--log_level=" + options_.logLevel},
           workDir_ + "/" + name + ".log");
       if (!agent) return agent.status();
@@ -98,9 +116,22 @@ class LocalCluster {
     return waitForAgents(std::chrono::seconds(20));
   }
 
-  // The first daemon found dead, described with its last log lines.
+  // The first daemon found dead whose death ends the cluster, described with
+  // its last log lines. With --ha a master may die (that is the point: watch
+  // a standby take over); only losing every master or ZooKeeper is fatal.
   std::optional<std::string> deadDaemon() {
-    if (master_ && !master_->running()) return describeDeath("mezzo-master", *master_);
+    if (zookeeper_ && !zookeeper_->running()) return describeDeath("ZooKeeper", *zookeeper_);
+    size_t deadMasters = 0;
+    for (size_t i = 0; i < masters_.size(); ++i) {
+      if (masters_[i]->running()) continue;
+      ++deadMasters;
+      if (!options_.ha) return describeDeath("mezzo-master", *masters_[i]);
+      if (reportedDead_.insert(i).second) {
+        std::cout << masterName(static_cast<int>(i)) << " (pid " << masters_[i]->pid() << ") "
+                  << masters_[i]->describeExit() << "; a standby takes over" << std::endl;
+      }
+    }
+    if (deadMasters == masters_.size() && !masters_.empty()) return std::string("every master has exited");
     for (size_t i = 0; i < agents_.size(); ++i) {
       if (!agents_[i]->running()) return describeDeath("mezzo-agent " + std::to_string(i), *agents_[i]);
     }
@@ -110,8 +141,10 @@ class LocalCluster {
   void stop() {
     for (auto it = agents_.rbegin(); it != agents_.rend(); ++it) (*it)->stop();
     agents_.clear();
-    if (master_) master_->stop();
-    master_.reset();
+    for (auto& master : masters_) master->stop();
+    masters_.clear();
+    if (zookeeper_) zookeeper_->stop();
+    zookeeper_.reset();
   }
 
   // Removes a work dir we created (kept when `keep`).
@@ -124,7 +157,22 @@ class LocalCluster {
     }
   }
 
-  std::string masterAddress() const { return "127.0.0.1:" + std::to_string(masterPort_); }
+  // The leading master's address (the only one without --ha).
+  std::string masterAddress() const {
+    if (!options_.ha) return "127.0.0.1:" + std::to_string(masterPort_);
+    for (size_t i = 0; i < masterPorts_.size(); ++i) {
+      nlohmann::json state = getJson({"127.0.0.1", masterPorts_[i]}, "/state");
+      if (state.is_object() && state.value("elected", false)) return "127.0.0.1:" + std::to_string(masterPorts_[i]);
+    }
+    return {};
+  }
+  // What agents and clients are given: the leader's address, or with --ha the
+  // ZooKeeper URL through which they find (and follow) the leader.
+  std::string masterUrl() const { return options_.ha ? zkUrl() : masterAddress(); }
+  std::string zkUrl() const { return "zk://127.0.0.1:" + std::to_string(zkPort_) + "/mezzo"; }
+  bool ha() const { return options_.ha; }
+  const std::vector<std::unique_ptr<ChildProcess>>& masters() const { return masters_; }
+  const std::vector<uint16_t>& masterPorts() const { return masterPorts_; }
   const nlohmann::json& agentsJson() const { return agentsJson_; }
   const std::string& workDir() const { return workDir_; }
 
@@ -144,13 +192,34 @@ class LocalCluster {
     return Status::ok();
   }
 
+  static std::string masterName(int index) { return index == 0 ? "master" : "master-" + std::to_string(index); }
+
+  // ZooKeeper from Debian's package, its data under the work dir.
+  Status startZooKeeper() {
+    auto port = freePort();
+    if (!port) return port.status();
+    zkPort_ = *port;
+    auto config = ha::writeStandaloneZooKeeperConfig(workDir_ + "/zookeeper", zkPort_);
+    if (!config) return config.status();
+    auto command = ha::zooKeeperServerCommand(*config);
+    if (!command) return command.status();
+    std::vector<std::string> args(command->begin() + 1, command->end());
+    auto zookeeper = ChildProcess::spawn(command->front(), args, workDir_ + "/zookeeper.log");
+    if (!zookeeper) return zookeeper.status();
+    zookeeper_ = std::move(*zookeeper);
+    if (!ha::waitForZooKeeper(zkPort_, std::chrono::seconds(30))) {
+      return Status::unavailable("ZooKeeper did not start; see " + workDir_ + "/zookeeper.log");
+    }
+    return Status::ok();
+  }
+
   Status waitForAgents(Duration timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    net::Endpoint master{"127.0.0.1", masterPort_};
     while (std::chrono::steady_clock::now() < deadline) {
       if (auto dead = deadDaemon()) return Status::unavailable(*dead);
       if (waitForSignal(milliseconds(0)) != 0) return Status::unavailable("Interrupted");
-      nlohmann::json agents = getJson(master, "/slaves");
+      auto leader = net::parseEndpoint(masterAddress());
+      nlohmann::json agents = leader ? getJson(*leader, "/slaves") : nlohmann::json();
       if (agents.is_object() && agents["slaves"].is_array()) {
         int active = 0;
         for (const auto& agent : agents["slaves"]) active += agent.value("active", false) ? 1 : 0;
@@ -176,14 +245,29 @@ class LocalCluster {
   std::string workDir_;
   bool createdWorkDir_ = false;
   uint16_t masterPort_ = 0;
-  std::unique_ptr<ChildProcess> master_;
+  static constexpr int kHaMasters = 3;
+  uint16_t zkPort_ = 0;
+  std::unique_ptr<ChildProcess> zookeeper_;
+  std::vector<std::unique_ptr<ChildProcess>> masters_;
+  std::vector<uint16_t> masterPorts_;
+  std::set<size_t> reportedDead_;
   std::vector<std::unique_ptr<ChildProcess>> agents_;
   nlohmann::json agentsJson_;
 };
 
 void printCluster(const LocalCluster& cluster) {
-  std::cout << "Mezzo local cluster is up\n"
-            << "  master  http://" << cluster.masterAddress() << "\n";
+  std::cout << "Mezzo local cluster is up\n";
+  if (cluster.ha()) {
+    std::string leader = cluster.masterAddress();
+    std::cout << "  zookeeper " << cluster.zkUrl() << "\n";
+    for (size_t i = 0; i < cluster.masters().size(); ++i) {
+      std::string address = "127.0.0.1:" + std::to_string(cluster.masterPorts()[i]);
+      std::cout << "  master  http://" << address << "  pid " << cluster.masters()[i]->pid()
+                << (address == leader ? "  (leading)" : "  (standby)") << "\n";
+    }
+  } else {
+    std::cout << "  master  http://" << cluster.masterAddress() << "\n";
+  }
   for (const auto& agent : cluster.agentsJson()) {
     std::cout << "  agent   http://" << agent.value("hostname", "") << ":" << agent.value("port", 0) << "  ("
               << agent.value("id", "") << ")\n";
@@ -212,10 +296,14 @@ int runLocal(const LocalOptions& options) {
 
   int exitCode = 0;
   if (options.runSample) {
-    exitCode = runSample(cluster.masterAddress(), std::max(options.agents, 1));
+    exitCode = runSample(cluster.masterUrl(), std::max(options.agents, 1));
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   } else {
-    std::cout << "Try:  mezzo run --master " << cluster.masterAddress() << " -- echo hello\n"
+    if (cluster.ha()) {
+      std::cout << "Watch a failover:  kill -9 <pid of the leading master>  (a standby takes over in seconds;\n"
+                << "agents and frameworks follow it through " << cluster.zkUrl() << ")\n";
+    }
+    std::cout << "Try:  mezzo run --master " << cluster.masterUrl() << " -- echo hello\n"
               << "Press Ctrl-C to stop the cluster" << std::endl;
     while (true) {
       if (int signal = waitForSignal(milliseconds(250)); signal != 0) {

@@ -1,5 +1,6 @@
 // `mezzo local`: a whole cluster on this machine in one command. Starts one
-// mezzo-master and N mezzo-agents (found next to the `mezzo` binary) on
+// mezzo-master (with --ha: a ZooKeeper and three masters) and N mezzo-agents
+// (found next to the `mezzo` binary) on
 // loopback, waits until the master lists every agent, prints the URLs, then
 // either waits for Ctrl-C / SIGTERM or runs the sample workload
 // (`--run-sample`) and exits 0 only if every sample task finished.
@@ -18,6 +19,9 @@ struct LocalOptions {
   std::string workDir;         // empty: a fresh temporary directory
   std::string agentResources;  // empty: kDefaultAgentResources
   bool runSample = false;
+  // ZooKeeper (Debian's package, data under the work dir) and three masters
+  // electing a leader, sharing the ZooKeeper registry.
+  bool ha = false;
   std::string logLevel = "info";  // of the daemons (their logs go to files)
 };
 

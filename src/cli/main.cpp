@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
   localCommand->add_option(
       "--agent_resources", local.agentResources,
       std::string("Resources of each agent (default: ") + kDefaultAgentResources + " plus a port range per agent)");
+  localCommand->add_flag("--ha", local.ha,
+                         "High availability: a local ZooKeeper (Debian package) and three masters; kill the leader "
+                         "to watch a failover");
   localCommand->add_flag("--run-sample,--run_sample", local.runSample,
                          "Run the sample workload, then stop the cluster; exit 0 if it all finished");
   localCommand->add_option("--daemon_log_level", local.logLevel, "Log level of the daemons (logs go to files)")

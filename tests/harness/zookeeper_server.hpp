@@ -26,7 +26,6 @@ class ZooKeeperServer {
   uint16_t port() const { return port_; }
 
  private:
-  bool waitUntilServing();
 
   uint16_t port_;
   std::filesystem::path dir_;
