@@ -4,7 +4,8 @@
 
 namespace mezzo::testing {
 
-HaMasters::HaMasters(std::vector<std::string> extraFlags, size_t count) : extraFlags_(std::move(extraFlags)) {
+HaMasters::HaMasters(std::vector<std::string> extraFlags, size_t count, std::string sessionTimeout)
+    : extraFlags_(std::move(extraFlags)), sessionTimeout_(std::move(sessionTimeout)) {
   dir_ = makeTempDir("mezzo-ha");
   if (!zookeeper_.available()) return;
   for (size_t i = 0; i < count; ++i) {
@@ -24,7 +25,7 @@ void HaMasters::start(size_t i) {
   std::vector<std::string> args = {"--ip=127.0.0.1",
                                    "--port=" + std::to_string(ports_.at(i)),
                                    "--zk=" + zkUrl(),
-                                   "--zk_session_timeout=2secs",
+                                   "--zk_session_timeout=" + sessionTimeout_,
                                    "--work_dir=" + (dir_ / ("master" + std::to_string(i))).string(),
                                    "--allocation_interval=100ms"};
   args.insert(args.end(), extraFlags_.begin(), extraFlags_.end());

@@ -19,7 +19,8 @@ namespace mezzo::testing {
 class HaMasters {
  public:
   // `extraFlags` are added to every master's command line.
-  explicit HaMasters(std::vector<std::string> extraFlags = {}, size_t count = 3);
+  explicit HaMasters(std::vector<std::string> extraFlags = {}, size_t count = 3,
+                     std::string sessionTimeout = "2secs");
   ~HaMasters();
 
   // False when ZooKeeper could not be started (tests skip with that reason).
@@ -39,6 +40,7 @@ class HaMasters {
   ZooKeeperServer zookeeper_;
   std::filesystem::path dir_;
   std::vector<std::string> extraFlags_;
+  std::string sessionTimeout_;
   std::vector<uint16_t> ports_;
   std::vector<std::unique_ptr<DaemonProcess>> processes_;
 };
