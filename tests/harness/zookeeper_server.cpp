@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,6 +66,9 @@ bool ZooKeeperServer::waitUntilServing() {
       boost::asio::io_context io;
       boost::asio::ip::tcp::socket socket(io);
       socket.connect({boost::asio::ip::make_address("127.0.0.1"), port_});
+      // A server still starting may accept and say nothing: never block for good.
+      timeval receiveTimeout{2, 0};
+      ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &receiveTimeout, sizeof(receiveTimeout));
       boost::asio::write(socket, boost::asio::buffer(std::string("srvr")));
       std::string reply;
       boost::system::error_code ec;
