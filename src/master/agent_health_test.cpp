@@ -61,8 +61,7 @@ class AgentHealthTest : public MasterCoreTest {
   void launchOne(const FrameworkId& framework, const char* stream) {
     v1::Offer offer = firstOffer(stream);
     std::string taskId = std::string(stream) + "-1";
-    ASSERT_TRUE(core_->handleCall(acceptCall(framework, offer, {task(taskId, offer, "cpus:1;mem:128")}), stream,
-                                  now_));
+    ASSERT_TRUE(core_->handleCall(acceptCall(framework, offer, {task(taskId, offer, "cpus:1;mem:128")}), stream, now_));
     sendStatus(agent_, framework, taskId, v1::TASK_RUNNING);
   }
 
@@ -71,7 +70,8 @@ class AgentHealthTest : public MasterCoreTest {
     for (double t = 15; t <= 90; t += 15) tickAt(t);
   }
 
-  internal::AgentCall reregisterCall(const AgentId& agent, const std::vector<std::pair<FrameworkId, std::string>>& tasks) {
+  internal::AgentCall reregisterCall(const AgentId& agent,
+                                     const std::vector<std::pair<FrameworkId, std::string>>& tasks) {
     internal::AgentCall call;
     call.set_protocol_version(internal::PROTOCOL_VERSION_CURRENT);
     call.set_type(internal::AgentCall::REGISTER);
@@ -272,8 +272,7 @@ TEST_F(AgentHealthTest, UnreachableAgentIsReadmittedAndItsTasksReportedAgain) {
   EXPECT_EQ(agentEvents[0].type(), internal::AgentEvent::REGISTERED);
   EXPECT_TRUE(core_->registry().admitted().contains(agent_));
   EXPECT_TRUE(core_->registry().unreachable().empty());
-  for (const auto& [framework, stream, taskId] :
-       {std::tuple{pa_, "pa", "pa-1"}, std::tuple{np_, "np", "np-1"}}) {
+  for (const auto& [framework, stream, taskId] : {std::tuple{pa_, "pa", "pa-1"}, std::tuple{np_, "np", "np-1"}}) {
     auto reported = updates(drainEvents(stream));
     ASSERT_EQ(reported.size(), 1u) << stream;
     EXPECT_EQ(reported[0].task_id().value(), taskId);

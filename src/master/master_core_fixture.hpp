@@ -14,7 +14,9 @@ namespace mezzo::master {
 using v1::scheduler::Call;
 using v1::scheduler::Event;
 
-inline TimePoint at(double seconds) { return TimePoint(std::chrono::seconds(1'700'000'000)) + secondsToDuration(seconds); }
+inline TimePoint at(double seconds) {
+  return TimePoint(std::chrono::seconds(1'700'000'000)) + secondsToDuration(seconds);
+}
 
 class MasterCoreTest : public ::testing::Test {
  protected:
@@ -143,7 +145,7 @@ class MasterCoreTest : public ::testing::Test {
   std::vector<SendFrameworkEvent> frameworkEvents_;
   std::vector<SendAgentEvent> agentEvents_;
   std::vector<std::string> closed_;
-  std::vector<uint64_t> persists_;                          // not yet completed
+  std::vector<uint64_t> persists_;                              // not yet completed
   std::vector<internal::RegistryOperation> persistOperations_;  // every write asked for
 };
 
