@@ -70,7 +70,7 @@ int unreachableAgents(const net::Endpoint& master) {
 
 TEST(AgentHealth, FrozenAgentIsMarkedUnreachableAndReadmittedWhenItThaws) {
   LocalCluster cluster(ClusterOptions()
-                           .withMasterFlag("--agent_ping_timeout=1secs")
+                           .withMasterFlag("--agent_ping_timeout=2secs")
                            .withMasterFlag("--max_agent_ping_timeouts=3")
                            .withMasterFlag("--registry=in_memory"));
   Framework aware = startFramework(cluster.master(), "aware", true);
