@@ -94,6 +94,12 @@ void AgentDaemon::handleMasterEvent(const internal::AgentEvent& event) {
       return;
     case Event::HEARTBEAT:
       return;
+    case Event::PING: {
+      // The master marks agents that stop answering unreachable.
+      internal::AgentCall pong;
+      pong.set_type(internal::AgentCall::PONG);
+      return sendToMaster(std::move(pong));
+    }
     default:
       spdlog::warn("Ignoring unknown event type {} from the master", static_cast<int>(event.type()));
       return;

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   std::string allocationInterval = "1secs";
   std::string offerTimeout;
   std::string heartbeatInterval = "15secs";
+  std::string agentPingTimeout = "15secs";
+  std::string agentReregisterTimeout = "10mins";
   std::string logLevel = "info";
   app.add_option("--ip", flags.ip, "IP address to listen on")->capture_default_str();
   app.add_option("--port", flags.port, "Port to listen on")->capture_default_str();
@@ -28,6 +30,18 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--offer_timeout", offerTimeout, "Rescind offers not answered within this time (default: never)");
   app.add_option("--heartbeat_interval", heartbeatInterval, "Interval of HEARTBEAT events on scheduler streams")
+      ->capture_default_str();
+  app.add_option("--agent_ping_timeout,--slave_ping_timeout", agentPingTimeout, "Time an agent has to answer a ping")
+      ->capture_default_str();
+  app.add_option("--max_agent_ping_timeouts,--max_slave_ping_timeouts", flags.maxAgentPingTimeouts,
+                 "Missed pings in a row after which an agent is marked unreachable")
+      ->capture_default_str();
+  app.add_option("--agent_removal_rate_limit,--slave_removal_rate_limit", flags.agentRemovalRateLimit,
+                 "Most agents marked unreachable per time, e.g. '1/10secs' (default: unlimited)");
+  app.add_option("--agent_reregister_timeout,--slave_reregister_timeout", agentReregisterTimeout,
+                 "Time agents of the registry have to re-register after the master starts or fails over")
+      ->capture_default_str();
+  app.add_option("--max_unreachable_tasks_per_framework", flags.maxUnreachableTasksPerFramework)
       ->capture_default_str();
   app.add_option("--max_completed_frameworks", flags.maxCompletedFrameworks)->capture_default_str();
   app.add_option("--max_completed_tasks_per_framework", flags.maxCompletedTasksPerFramework)->capture_default_str();
@@ -51,6 +65,8 @@ int main(int argc, char** argv) {
   flags.allocationInterval = parse(allocationInterval, "allocation_interval");
   flags.heartbeatInterval = parse(heartbeatInterval, "heartbeat_interval");
   flags.zkSessionTimeout = parse(zkSessionTimeout, "zk_session_timeout");
+  flags.agentPingTimeout = parse(agentPingTimeout, "agent_ping_timeout");
+  flags.agentReregisterTimeout = parse(agentReregisterTimeout, "agent_reregister_timeout");
   if (!offerTimeout.empty()) flags.offerTimeout = parse(offerTimeout, "offer_timeout");
   for (const CLI::Option* option : app.get_options()) {
     if (option->get_name() == "--help") continue;

@@ -1,5 +1,7 @@
 #include "ha/zookeeper_server_setup.hpp"
 
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <boost/asio/connect.hpp>
@@ -61,6 +63,9 @@ bool zooKeeperServing(uint16_t port) {
     boost::asio::io_context io;
     boost::asio::ip::tcp::socket socket(io);
     socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    // A server still starting may accept and say nothing: never block for good.
+    timeval receiveTimeout{2, 0};
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &receiveTimeout, sizeof(receiveTimeout));
     boost::asio::write(socket, boost::asio::buffer(std::string("srvr")));
     std::string reply;
     boost::system::error_code ec;

@@ -1,5 +1,6 @@
-// The internal agent protocol on MasterCore: (re-)registration, status
-// updates, executor messages and exits, disconnection.
+// The internal agent protocol on MasterCore: (re-)registration (including
+// re-admission of unreachable agents), status updates, executor messages and
+// exits, PONGs, disconnection.
 #include <spdlog/spdlog.h>
 
 #include "master/master_core.hpp"
@@ -23,21 +24,27 @@ Result<AgentId> MasterCore::registerAgent(const internal::AgentCall& call, const
   if (registry_.gone().contains(id)) {
     return Status::permissionDenied("Agent " + id.value() + " has been marked gone");
   }
+  if (markingUnreachable_.contains(id)) {
+    return Status::unavailable("Agent " + id.value() + " is being marked unreachable; retry later");
+  }
   if (!registry_.admitted().contains(id)) {
-    // Admitted (persisted) before it is told it registered.
+    // Admitted (persisted) before it is told it registered; an unreachable
+    // agent that comes back is re-admitted the same way.
     v1::AgentInfo info = reg.agent_info();
     info.mutable_id()->set_value(id.value());
-    uint64_t ticket = persist(store::admitAgent(info));
-    pendingAdmissions_[ticket] = PendingAdmission{call, id, streamId};
+    const bool unreachable = registry_.unreachable().contains(id);
+    uint64_t ticket = persist(unreachable ? store::markAgentReachable(info) : store::admitAgent(info));
+    pendingAdmissions_[ticket] =
+        PendingAdmission{call, id, streamId, unreachable ? Admission::kFromUnreachable : Admission::kKnown};
     agentStreams_[streamId] = id;
     return id;
   }
-  completeRegistration(call, id, *total, streamId, now);
+  completeRegistration(call, id, *total, streamId, Admission::kKnown, now);
   return id;
 }
 
 void MasterCore::completeRegistration(const internal::AgentCall& call, const AgentId& id, const Resources& total,
-                                      const std::string& streamId, TimePoint now) {
+                                      const std::string& streamId, Admission admission, TimePoint now) {
   const internal::AgentCall::Register& reg = call.register_();
   auto existing = agents_.find(id);
   AgentRecord* agent = nullptr;
@@ -81,25 +88,29 @@ void MasterCore::completeRegistration(const internal::AgentCall& call, const Age
   agent->version = reg.version();
   agent->connected = true;
   agent->streamId = streamId;
-  agent->nextHeartbeat = now + options_.agentHeartbeatInterval;
   agentStreams_[streamId] = id;
+  resetAgentHealth(*agent, now);
+  if (recoveredAgents_.erase(id) > 0) spdlog::info("Recovered agent {} is back", id.value());
   allocator_.activateAgent(id);
-  adoptAgentTasks(*agent, reg, now);
+  adoptAgentTasks(*agent, reg, admission, now);
 
   internal::AgentEvent event;
   event.set_type(internal::AgentEvent::REGISTERED);
   event.mutable_registered()->mutable_agent_id()->set_value(id.value());
   *event.mutable_registered()->mutable_master_info() = options_.masterInfo;
   event.mutable_registered()->set_heartbeat_interval_seconds(
-      std::chrono::duration<double>(options_.agentHeartbeatInterval).count());
+      std::chrono::duration<double>(options_.agentPingTimeout).count());
   sendToAgent(*agent, std::move(event));
   allocationWanted_ = true;
 }
 
 // Reconciles the tasks an agent reports with what the master knows: tasks
 // the master did not know (after a master restart) are adopted, tasks the
-// master expected but the agent does not have are reported lost.
-void MasterCore::adoptAgentTasks(AgentRecord& agent, const internal::AgentCall::Register& reg, TimePoint now) {
+// master expected but the agent does not have are reported lost. When an
+// unreachable agent is re-admitted, its tasks' states are sent again to
+// their frameworks (who were told TASK_UNREACHABLE or TASK_LOST).
+void MasterCore::adoptAgentTasks(AgentRecord& agent, const internal::AgentCall::Register& reg, Admission admission,
+                                 TimePoint now) {
   std::map<FrameworkId, const v1::FrameworkInfo*> infos;
   for (const v1::FrameworkInfo& info : reg.frameworks()) {
     if (info.has_id()) infos[FrameworkId(info.id().value())] = &info;
@@ -129,6 +140,8 @@ void MasterCore::adoptAgentTasks(AgentRecord& agent, const internal::AgentCall::
       spdlog::info("Recovered framework {} from agent {}", frameworkId.value(), agent.id.value());
     }
     if (framework->second->tasks.contains(taskId)) continue;
+    std::erase_if(framework->second->unreachableTasks,
+                  [&](const v1::Task& unreachable) { return unreachable.task_id().value() == taskId.value(); });
     auto resources = Resources::fromProto(task.resources());
     TaskRecord record;
     record.task = task;
@@ -137,6 +150,13 @@ void MasterCore::adoptAgentTasks(AgentRecord& agent, const internal::AgentCall::
     if (!record.resourcesReleased) allocator_.addUsed(frameworkId, agent.id, record.resources);
     framework->second->tasks.emplace(taskId, std::move(record));
     agent.tasks.insert({frameworkId, taskId});
+    if (admission == Admission::kFromUnreachable && !isTerminalState(task.state())) {
+      v1::TaskStatus status = masterTaskStatus(taskId, task.state(), v1::TaskStatus::REASON_AGENT_REREGISTERED,
+                                               "Agent re-registered after being unreachable", now);
+      status.mutable_agent_id()->set_value(agent.id.value());
+      if (task.has_executor_id()) *status.mutable_executor_id() = task.executor_id();
+      forwardStatus(*framework->second, std::move(status));
+    }
   }
   // The agent reports every executor it runs: ones it no longer has ended
   // while it was away.
@@ -157,13 +177,8 @@ void MasterCore::adoptAgentTasks(AgentRecord& agent, const internal::AgentCall::
     TaskRecord& task = framework.tasks.at(taskId);
     if (isTerminalState(task.task.state())) continue;
     v1::TaskState state = framework.partitionAware() ? v1::TASK_DROPPED : v1::TASK_LOST;
-    v1::TaskStatus status;
-    status.mutable_task_id()->set_value(taskId.value());
-    status.set_state(state);
-    status.set_source(v1::TaskStatus::SOURCE_MASTER);
-    status.set_reason(v1::TaskStatus::REASON_AGENT_REREGISTERED);
-    status.set_message("Task was not reported by its re-registering agent");
-    status.set_timestamp(toEpochSeconds(now));
+    v1::TaskStatus status = masterTaskStatus(taskId, state, v1::TaskStatus::REASON_AGENT_REREGISTERED,
+                                             "Task was not reported by its re-registering agent", now);
     status.mutable_agent_id()->set_value(agent.id.value());
     task.task.set_state(state);
     ++counters_.terminalTasks[v1::TaskState_Name(state)];
@@ -230,6 +245,9 @@ Status MasterCore::handleAgentCall(const internal::AgentCall& call, const std::s
       sendToFramework(*framework->second, std::move(event));
       return Status::ok();
     }
+    case internal::AgentCall::PONG:
+      pong(*agent, now);
+      return Status::ok();
     default:
       return Status::invalidArgument("Unsupported agent call type " +
                                      internal::AgentCall::Type_Name(call.type()));
@@ -246,7 +264,7 @@ void MasterCore::agentStreamClosed(const std::string& streamId, TimePoint now) {
   spdlog::warn("Agent {} disconnected", id.value());
   agent->second->connected = false;
   agent->second->streamId.clear();
-  agent->second->nextHeartbeat.reset();
+  // Pings keep counting: an agent that does not come back is marked unreachable.
   allocator_.deactivateAgent(id);
   rescindAgentOffers(*agent->second, now);
 }

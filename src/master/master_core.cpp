@@ -25,6 +25,18 @@ std::optional<v1::TaskStatus> adaptStatusForFramework(const FrameworkRecord& fra
   return status;
 }
 
+v1::TaskStatus masterTaskStatus(const TaskId& task, v1::TaskState state, v1::TaskStatus::Reason reason,
+                                const std::string& message, TimePoint now) {
+  v1::TaskStatus status;
+  status.mutable_task_id()->set_value(task.value());
+  status.set_state(state);
+  status.set_source(v1::TaskStatus::SOURCE_MASTER);
+  status.set_reason(reason);
+  if (!message.empty()) status.set_message(message);
+  status.set_timestamp(toEpochSeconds(now));
+  return status;
+}
+
 MasterCore::MasterCore(MasterOptions options, TimePoint now, store::RegistryState registry)
     : options_(std::move(options)), startTime_(now), ids_(options_.masterInfo.id()),
       allocator_(options_.allocator), registry_(std::move(registry)) {
@@ -32,6 +44,9 @@ MasterCore::MasterCore(MasterOptions options, TimePoint now, store::RegistryStat
   for (const auto& [role, weight] : registry_.weights()) options_.weights[role] = weight;
   for (const auto& [role, weight] : options_.weights) allocator_.setWeight(role, weight);
   for (const auto& [role, config] : registry_.quotas()) allocator_.setQuota(role, toAllocatorQuota(config));
+  if (options_.agentRemovalRate) removalLimiter_.emplace(*options_.agentRemovalRate);
+  for (const auto& [id, info] : registry_.admitted()) recoveredAgents_.insert(id);
+  startAgentReregistrationTimeout(now);
 }
 
 uint64_t MasterCore::persist(internal::RegistryOperation operation) {
@@ -55,6 +70,7 @@ void MasterCore::registryOperationDone(uint64_t ticket, const Status& status, Ti
     spdlog::error("Registry write failed: {}", status.message());
   }
   pendingOperations_.erase(operation);
+  if (unreachableWrites_.contains(ticket)) return unreachableWriteDone(ticket, status, now);
   auto admission = pendingAdmissions_.find(ticket);
   if (admission == pendingAdmissions_.end()) return;
   PendingAdmission pending = std::move(admission->second);
@@ -66,7 +82,7 @@ void MasterCore::registryOperationDone(uint64_t ticket, const Status& status, Ti
     return;
   }
   auto total = Resources::fromProto(pending.call.register_().agent_info().resources());
-  completeRegistration(pending.call, pending.id, *total, pending.streamId, now);
+  completeRegistration(pending.call, pending.id, *total, pending.streamId, pending.admission, now);
 }
 
 MasterCore::~MasterCore() = default;
@@ -106,13 +122,7 @@ void MasterCore::tick(TimePoint now) {
     framework->nextHeartbeat = now + options_.heartbeatInterval;
   }
 
-  for (auto& [id, agent] : agents_) {
-    if (!agent->connected || !agent->nextHeartbeat || *agent->nextHeartbeat > now) continue;
-    internal::AgentEvent event;
-    event.set_type(internal::AgentEvent::HEARTBEAT);
-    sendToAgent(*agent, std::move(event));
-    agent->nextHeartbeat = now + options_.agentHeartbeatInterval;
-  }
+  tickAgentHealth(now);
 
   // Disconnected frameworks past their failover timeout are removed.
   std::vector<FrameworkId> expired;

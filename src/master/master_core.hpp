@@ -21,6 +21,7 @@
 
 #include "alloc/allocator.hpp"
 #include "master/effects.hpp"
+#include "master/rate_limiter.hpp"
 #include "master/records.hpp"
 #include "mezzo/common/status.hpp"
 #include "mezzo/internal/agent_protocol.pb.h"
@@ -33,10 +34,19 @@ namespace mezzo::master {
 struct MasterOptions {
   v1::MasterInfo masterInfo;                 // id, address, version of this master
   Duration heartbeatInterval = std::chrono::seconds(15);
-  Duration agentHeartbeatInterval = std::chrono::seconds(15);
   std::optional<Duration> offerTimeout;      // unset: offers never time out
+  // Agent health (agent_health.cpp): an agent that misses
+  // maxAgentPingTimeouts pings in a row is marked unreachable, at most at
+  // agentRemovalRate (unset: unlimited).
+  Duration agentPingTimeout = std::chrono::seconds(15);
+  uint32_t maxAgentPingTimeouts = 5;
+  std::optional<RemovalRate> agentRemovalRate;
+  // After a (re)start or failover, agents of the recovered registry that do
+  // not re-register within this time are marked unreachable.
+  Duration agentReregisterTimeout = std::chrono::minutes(10);
   size_t maxCompletedFrameworks = 50;
   size_t maxCompletedTasksPerFramework = 1000;
+  size_t maxUnreachableTasksPerFramework = 1000;
   std::map<std::string, double> weights;
   alloc::AllocatorOptions allocator;
 };
@@ -48,6 +58,11 @@ struct MasterCounters {
   uint64_t agentRegistrations = 0;
   uint64_t agentReregistrations = 0;
   uint64_t droppedMessages = 0;
+  uint64_t agentUnreachableScheduled = 0;  // queued for marking (Mesos slave_unreachable_scheduled)
+  uint64_t agentUnreachableCompleted = 0;  // marked, durably
+  uint64_t agentUnreachableCanceled = 0;   // came back while queued
+  uint64_t agentRemovalsUnhealthy = 0;     // marked after missed pings
+  uint64_t recoveryAgentRemovals = 0;      // marked after the re-registration timeout
   std::map<std::string, uint64_t> schedulerCalls;  // by Call.Type name
   std::map<std::string, uint64_t> terminalTasks;   // by TaskState name
 };
@@ -90,8 +105,18 @@ class MasterCore {
   void registryOperationDone(uint64_t ticket, const Status& status, TimePoint now);
   const store::RegistryState& registry() const { return registry_; }
 
+  // ------------------------------------------------------ agent health
+  // (Re)starts the wait for the agents of the recovered registry: those not
+  // re-registered by now + agentReregisterTimeout are marked unreachable.
+  // The constructor starts it; the daemon restarts it when elected leader.
+  void startAgentReregistrationTimeout(TimePoint now);
+  // Registry agents that have not re-registered since this master started
+  // (and are not yet marked unreachable).
+  const std::set<AgentId>& recoveredAgents() const { return recoveredAgents_; }
+
   // ------------------------------------------------------------- timing
-  // Heartbeats, failover and offer timeouts. Call often (e.g. every 100 ms).
+  // Heartbeats, agent pings, failover, re-registration and offer timeouts.
+  // Call often (e.g. every 100 ms).
   void tick(TimePoint now);
   // Runs an allocation cycle and turns allocations into OFFERS events.
   void allocate(TimePoint now);
@@ -123,7 +148,9 @@ class MasterCore {
   Status sendFrameworkMessage(FrameworkRecord& framework, const v1::scheduler::Call::Message& message);
   Status shutdownExecutor(FrameworkRecord& framework, const v1::scheduler::Call::Shutdown& shutdown);
   std::optional<v1::TaskStatus> reconciledStatus(const FrameworkRecord& framework, const TaskId& task,
-                                                 const std::optional<AgentId>& agent, TimePoint now) const;
+                                                 std::optional<AgentId> agent, TimePoint now) const;
+  std::optional<v1::TaskStatus> reconciledUnknownTask(const TaskId& task, const std::optional<AgentId>& agent,
+                                                      TimePoint now) const;
 
   // offers (offers.cpp)
   void rescindOffer(const OfferId& id, bool notifyFramework, TimePoint now);
@@ -147,6 +174,8 @@ class MasterCore {
   void forwardStatus(FrameworkRecord& framework, v1::TaskStatus status);
   void releaseTaskResources(FrameworkRecord& framework, TaskRecord& task, TimePoint now);
   void completeTask(FrameworkRecord& framework, const TaskId& task);
+  // Appends `status` to the task's recent statuses (bounded) and sets its state.
+  static void recordStatus(TaskRecord& task, const v1::TaskStatus& status);
 
   // policy changes made durable (operator_calls.cpp)
   void applyPolicyOperation(const internal::RegistryOperation& operation, TimePoint now);
@@ -154,12 +183,26 @@ class MasterCore {
   Result<uint64_t> persistIfApplicable(internal::RegistryOperation operation);
 
   // agents (agent_calls.cpp)
+  enum class Admission { kKnown, kFromUnreachable };  // how the agent got (back) into the registry
   void completeRegistration(const internal::AgentCall& call, const AgentId& id, const Resources& total,
-                            const std::string& streamId, TimePoint now);
+                            const std::string& streamId, Admission admission, TimePoint now);
   uint64_t persist(internal::RegistryOperation operation);
   AgentRecord* agentForStream(const internal::AgentCall& call, const std::string& streamId, Status* error);
   void sendToAgent(const AgentRecord& agent, internal::AgentEvent event);
-  void adoptAgentTasks(AgentRecord& agent, const internal::AgentCall::Register& reg, TimePoint now);
+  void adoptAgentTasks(AgentRecord& agent, const internal::AgentCall::Register& reg, Admission admission,
+                       TimePoint now);
+
+  // agent health and unreachable agents (agent_health.cpp)
+  enum class UnreachableCause { kPingTimeout, kReregistrationTimeout };
+  void tickAgentHealth(TimePoint now);
+  void resetAgentHealth(AgentRecord& agent, TimePoint now);
+  void pong(AgentRecord& agent, TimePoint now);
+  void scheduleUnreachable(const AgentId& id, UnreachableCause cause);
+  bool cancelScheduledUnreachable(const AgentId& id);
+  void markScheduledAgentsUnreachable(TimePoint now);
+  void unreachableWriteDone(uint64_t ticket, const Status& status, TimePoint now);
+  void removeUnreachableAgent(const AgentId& id, TimePoint unreachableTime, TimePoint now);
+  void reportTaskUnreachable(FrameworkRecord& framework, TaskRecord& task, TimePoint unreachableTime, TimePoint now);
 
   MasterOptions options_;
   TimePoint startTime_;
@@ -179,10 +222,24 @@ class MasterCore {
     internal::AgentCall call;
     AgentId id;
     std::string streamId;
+    Admission admission = Admission::kKnown;
   };
   uint64_t nextTicket_ = 1;
   std::map<uint64_t, internal::RegistryOperation> pendingOperations_;
   std::map<uint64_t, PendingAdmission> pendingAdmissions_;
+  // Unreachable agents: queued (waiting for the rate limiter), then being
+  // written to the registry; effects follow the write.
+  struct PendingUnreachable {
+    AgentId id;
+    TimePoint time{};
+    UnreachableCause cause{};
+  };
+  std::deque<PendingUnreachable> unreachableQueue_;
+  std::map<uint64_t, PendingUnreachable> unreachableWrites_;
+  std::set<AgentId> markingUnreachable_;
+  std::optional<RateLimiter> removalLimiter_;
+  std::set<AgentId> recoveredAgents_;
+  std::optional<TimePoint> reregistrationDeadline_;
   bool allocationWanted_ = true;
 };
 
@@ -192,5 +249,9 @@ std::optional<v1::TaskStatus> adaptStatusForFramework(const FrameworkRecord& fra
 
 // The allocator's form of a role's quota.
 alloc::Quota toAllocatorQuota(const v1::quota::QuotaConfig& config);
+
+// A status update made by the master itself (source MASTER, no uuid).
+v1::TaskStatus masterTaskStatus(const TaskId& task, v1::TaskState state, v1::TaskStatus::Reason reason,
+                                const std::string& message, TimePoint now);
 
 }  // namespace mezzo::master

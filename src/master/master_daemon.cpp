@@ -85,6 +85,24 @@ Status MasterDaemon::start() {
   options.offerTimeout = flags_.offerTimeout;
   options.maxCompletedFrameworks = flags_.maxCompletedFrameworks;
   options.maxCompletedTasksPerFramework = flags_.maxCompletedTasksPerFramework;
+  options.maxUnreachableTasksPerFramework = flags_.maxUnreachableTasksPerFramework;
+  if (flags_.agentPingTimeout <= Duration::zero()) return Status::invalidArgument("--agent_ping_timeout must be positive");
+  if (flags_.maxAgentPingTimeouts == 0) return Status::invalidArgument("--max_agent_ping_timeouts must be positive");
+  options.agentPingTimeout = flags_.agentPingTimeout;
+  options.maxAgentPingTimeouts = flags_.maxAgentPingTimeouts;
+  if (!flags_.agentRemovalRateLimit.empty()) {
+    auto rate = parseRemovalRate(flags_.agentRemovalRateLimit);
+    if (!rate) return Status::invalidArgument("Invalid --agent_removal_rate_limit: " + rate.error());
+    options.agentRemovalRate = *rate;
+  }
+  if (flags_.agentReregisterTimeout <= Duration::zero()) {
+    return Status::invalidArgument("--agent_reregister_timeout must be positive");
+  }
+  if (flags_.agentReregisterTimeout < std::chrono::minutes(10)) {
+    spdlog::warn("--agent_reregister_timeout is below 10mins (Mesos's minimum); agents that are merely slow "
+                 "to re-register after a failover will be marked unreachable");
+  }
+  options.agentReregisterTimeout = flags_.agentReregisterTimeout;
   if (!flags_.weights.empty()) {
     auto weights = parseWeights(flags_.weights);
     if (!weights) return weights.status();
@@ -154,6 +172,7 @@ Status MasterDaemon::startElection() {
   const v1::MasterInfo& self = core_->options().masterInfo;
   if (flags_.zk.empty()) {
     leadership_ = Leadership{true, self, clock_.now()};
+    core_->startAgentReregistrationTimeout(clock_.now());
     return Status::ok();
   }
   auto url = ha::parseZooKeeperUrl(flags_.zk);
@@ -174,6 +193,7 @@ Status MasterDaemon::startElection() {
       }
       leadership_.elected = true;
       leadership_.electedTime = clock_.now();
+      core_->startAgentReregistrationTimeout(clock_.now());
     } else if (leadership_.elected) {
       // As Mesos does: a leader that lost its ZooKeeper session stops; its
       // supervisor restarts it as a standby.
@@ -213,7 +233,9 @@ void MasterDaemon::scheduleTick() {
   tickTimer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     TimePoint now = clock_.now();
-    core_->tick(now);
+    // A standby keeps no timers of its own: agents re-register and frameworks
+    // re-subscribe with whichever master leads.
+    if (leadership_.elected) core_->tick(now);
     if (now >= nextFullAllocation_) {
       core_->allocate(now);
       nextFullAllocation_ = now + flags_.allocationInterval;

@@ -39,6 +39,11 @@ struct MasterFlags {
   Duration allocationInterval = std::chrono::seconds(1);
   std::optional<Duration> offerTimeout;
   Duration heartbeatInterval = std::chrono::seconds(15);
+  Duration agentPingTimeout = std::chrono::seconds(15);
+  uint32_t maxAgentPingTimeouts = 5;
+  std::string agentRemovalRateLimit;   // "1/10secs"; empty = unlimited
+  Duration agentReregisterTimeout = std::chrono::minutes(10);
+  size_t maxUnreachableTasksPerFramework = 1000;
   size_t maxCompletedFrameworks = 50;
   size_t maxCompletedTasksPerFramework = 1000;
   size_t maxBodyBytes = 4 * 1024 * 1024;

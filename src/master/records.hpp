@@ -43,6 +43,9 @@ struct FrameworkRecord {
   std::optional<TimePoint> nextHeartbeat;
   std::map<TaskId, TaskRecord> tasks;          // live (or terminal but unacknowledged)
   std::deque<v1::Task> completedTasks;         // bounded
+  // Tasks of agents marked unreachable (state TASK_UNREACHABLE), oldest
+  // first, bounded; a task leaves when its agent comes back.
+  std::deque<v1::Task> unreachableTasks;
   std::set<OfferId> offers;
 
   bool hasCapability(v1::FrameworkInfo::Capability::Type type) const { return capabilities.contains(type); }
@@ -65,7 +68,12 @@ struct AgentRecord {
   std::string streamId;
   TimePoint registeredTime{};
   std::optional<TimePoint> reregisteredTime;
-  std::optional<TimePoint> nextHeartbeat;
+  // Health (agent_health.cpp): a PING goes out every --agent_ping_timeout
+  // while connected; a ping interval that ends without a PONG is a missed
+  // ping (also while disconnected). Too many in a row: unreachable.
+  std::optional<TimePoint> nextPing;
+  bool pongOutstanding = false;
+  uint32_t missedPings = 0;
   std::set<std::pair<FrameworkId, TaskId>> tasks;
   // Executors known to run there, by framework.
   std::map<FrameworkId, std::map<ExecutorId, v1::ExecutorInfo>> executors;

@@ -89,7 +89,9 @@ json frameworkJson(const FrameworkRecord& framework, const MasterCore& core) {
     if (!task.resourcesReleased) used += task.resources;
   }
   out["tasks"] = std::move(tasks);
-  out["unreachable_tasks"] = json::array();
+  json unreachable = json::array();
+  for (const v1::Task& task : framework.unreachableTasks) unreachable.push_back(taskJson(task));
+  out["unreachable_tasks"] = std::move(unreachable);
   json completed = json::array();
   for (const v1::Task& task : framework.completedTasks) completed.push_back(taskJson(task));
   out["completed_tasks"] = std::move(completed);
@@ -175,8 +177,10 @@ json agentJson(const AgentRecord& agent, const MasterCore& core) {
 // Agents in the registry that have not re-registered with this master yet.
 json recoveredAgentsJson(const MasterCore& core) {
   json out = json::array();
-  for (const auto& [id, info] : core.registry().admitted()) {
-    if (core.agents().contains(id)) continue;
+  for (const AgentId& id : core.recoveredAgents()) {
+    auto admitted = core.registry().admitted().find(id);
+    if (admitted == core.registry().admitted().end()) continue;
+    const v1::AgentInfo& info = admitted->second;
     out.push_back(json{{"id", id.value()}, {"hostname", info.hostname()}, {"port", info.port()}});
   }
   return out;
@@ -221,7 +225,7 @@ nlohmann::json renderState(const MasterCore& core, const std::map<std::string, s
   }
   out["activated_slaves"] = active;
   out["deactivated_slaves"] = core.agents().size() - active;
-  out["unreachable_slaves"] = 0;
+  out["unreachable_slaves"] = core.registry().unreachable().size();
   out["slaves"] = std::move(agents);
   out["recovered_slaves"] = recoveredAgentsJson(core);
   json frameworks = json::array();
@@ -319,11 +323,12 @@ nlohmann::json renderMetrics(const MasterCore& core, const Leadership& leadershi
   out["master/slaves_connected"] = connectedAgents;
   out["master/slaves_disconnected"] = core.agents().size() - connectedAgents;
   out["master/slaves_inactive"] = core.agents().size() - connectedAgents;
-  out["master/slaves_unreachable"] = 0;
+  out["master/slaves_unreachable"] = core.registry().unreachable().size();
   size_t connectedFrameworks = 0;
   std::map<std::string, uint64_t> taskStates;
   for (const auto& [id, framework] : core.frameworks()) {
     if (framework->connected) ++connectedFrameworks;
+    taskStates["TASK_UNREACHABLE"] += framework->unreachableTasks.size();
     for (const auto& [taskId, task] : framework->tasks) {
       if (!isTerminalState(task.task.state())) ++taskStates[v1::TaskState_Name(task.task.state())];
     }
@@ -333,7 +338,7 @@ nlohmann::json renderMetrics(const MasterCore& core, const Leadership& leadershi
   out["master/frameworks_disconnected"] = core.frameworks().size() - connectedFrameworks;
   out["master/frameworks_inactive"] = core.frameworks().size() - connectedFrameworks;
   out["master/outstanding_offers"] = core.offers().size();
-  for (const char* state : {"TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING"}) {
+  for (const char* state : {"TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING", "TASK_UNREACHABLE"}) {
     std::string key = std::string("master/tasks_") + (state + 5);
     std::transform(key.begin(), key.end(), key.begin(), ::tolower);
     out[key] = taskStates[state];
@@ -354,6 +359,12 @@ nlohmann::json renderMetrics(const MasterCore& core, const Leadership& leadershi
   }
   out["master/slave_registrations"] = counters.agentRegistrations;
   out["master/slave_reregistrations"] = counters.agentReregistrations;
+  out["master/slave_removals"] = counters.agentRemovalsUnhealthy + counters.recoveryAgentRemovals;
+  out["master/slave_removals/reason_unhealthy"] = counters.agentRemovalsUnhealthy;
+  out["master/recovery_slave_removals"] = counters.recoveryAgentRemovals;
+  out["master/slave_unreachable_scheduled"] = counters.agentUnreachableScheduled;
+  out["master/slave_unreachable_completed"] = counters.agentUnreachableCompleted;
+  out["master/slave_unreachable_canceled"] = counters.agentUnreachableCanceled;
   out["master/valid_status_updates"] = counters.validStatusUpdates;
   out["master/invalid_status_updates"] = counters.invalidStatusUpdates;
   out["master/valid_status_update_acknowledgements"] = counters.statusUpdateAcknowledgements;

@@ -6,23 +6,14 @@
 
 namespace mezzo::master {
 
-namespace {
-
 using Call = v1::scheduler::Call;
 
-v1::TaskStatus masterStatus(const TaskId& task, v1::TaskState state, v1::TaskStatus::Reason reason,
-                            const std::string& message, TimePoint now) {
-  v1::TaskStatus status;
-  status.mutable_task_id()->set_value(task.value());
-  status.set_state(state);
-  status.set_source(v1::TaskStatus::SOURCE_MASTER);
-  status.set_reason(reason);
-  if (!message.empty()) status.set_message(message);
-  status.set_timestamp(toEpochSeconds(now));
-  return status;
+void MasterCore::recordStatus(TaskRecord& task, const v1::TaskStatus& status) {
+  task.task.set_state(status.state());
+  auto* statuses = task.task.mutable_statuses();
+  *statuses->Add() = status;
+  if (statuses->size() > 10) statuses->DeleteSubrange(0, statuses->size() - 10);
 }
-
-}  // namespace
 
 void MasterCore::forwardStatus(FrameworkRecord& framework, v1::TaskStatus status) {
   auto adapted = adaptStatusForFramework(framework, std::move(status));
@@ -79,10 +70,7 @@ void MasterCore::statusUpdate(const internal::AgentCall::StatusUpdate& update, A
   const bool duplicate = task.task.has_status_update_uuid() && status.has_uuid() &&
                          task.task.status_update_uuid() == status.uuid();
   if (!duplicate && !wasTerminal) {
-    task.task.set_state(status.state());
-    auto* statuses = task.task.mutable_statuses();
-    *statuses->Add() = status;
-    if (statuses->size() > 10) statuses->DeleteSubrange(0, statuses->size() - 10);
+    recordStatus(task, status);
     if (isTerminalState(status.state())) {
       ++counters_.terminalTasks[v1::TaskState_Name(status.state())];
       releaseTaskResources(framework, task, now);
@@ -123,13 +111,13 @@ Status MasterCore::acknowledge(FrameworkRecord& framework, const Call::Acknowled
 }
 
 std::optional<v1::TaskStatus> MasterCore::reconciledStatus(const FrameworkRecord& framework, const TaskId& taskId,
-                                                           const std::optional<AgentId>& agentId,
-                                                           TimePoint now) const {
+                                                           std::optional<AgentId> agentId, TimePoint now) const {
   auto task = framework.tasks.find(taskId);
   if (task != framework.tasks.end()) {
     const v1::Task& known = task->second.task;
     v1::TaskState state = known.has_status_update_state() ? known.status_update_state() : known.state();
-    v1::TaskStatus status = masterStatus(taskId, state, v1::TaskStatus::REASON_RECONCILIATION, "Reconciliation: Latest task state", now);
+    v1::TaskStatus status = masterTaskStatus(taskId, state, v1::TaskStatus::REASON_RECONCILIATION,
+                                             "Reconciliation: Latest task state", now);
     *status.mutable_agent_id() = known.agent_id();
     if (known.statuses_size() > 0) {
       const v1::TaskStatus& latest = known.statuses(known.statuses_size() - 1);
@@ -140,20 +128,46 @@ std::optional<v1::TaskStatus> MasterCore::reconciledStatus(const FrameworkRecord
   }
   for (const v1::Task& completed : framework.completedTasks) {
     if (completed.task_id().value() == taskId.value()) {
-      v1::TaskStatus status = masterStatus(taskId, completed.state(), v1::TaskStatus::REASON_RECONCILIATION,
-                                           "Reconciliation: Task is terminal", now);
+      v1::TaskStatus status = masterTaskStatus(taskId, completed.state(), v1::TaskStatus::REASON_RECONCILIATION,
+                                               "Reconciliation: Task is terminal", now);
       *status.mutable_agent_id() = completed.agent_id();
       return status;
     }
   }
-  if (agentId && agents_.contains(*agentId)) {
-    v1::TaskStatus status = masterStatus(taskId, v1::TASK_GONE, v1::TaskStatus::REASON_RECONCILIATION,
-                                         "Reconciliation: Task is unknown to the agent", now);
-    status.mutable_agent_id()->set_value(agentId->value());
-    return status;
+  // A task of an unreachable agent: the master remembers where it ran even
+  // if the framework does not say.
+  if (!agentId) {
+    for (const v1::Task& unreachable : framework.unreachableTasks) {
+      if (unreachable.task_id().value() == taskId.value()) agentId = AgentId(unreachable.agent_id().value());
+    }
   }
-  v1::TaskStatus status =
-      masterStatus(taskId, v1::TASK_UNKNOWN, v1::TaskStatus::REASON_RECONCILIATION, "Reconciliation: Task is unknown", now);
+  return reconciledUnknownTask(taskId, agentId, now);
+}
+
+// A task the master does not know (as live or completed): the answer
+// depends on what the master knows of the agent. No answer while the agent
+// may still re-register after a failover (Mesos semantics: better silence
+// than a wrong answer).
+std::optional<v1::TaskStatus> MasterCore::reconciledUnknownTask(const TaskId& taskId,
+                                                                const std::optional<AgentId>& agentId,
+                                                                TimePoint now) const {
+  if (agentId ? recoveredAgents_.contains(*agentId) : !recoveredAgents_.empty()) return std::nullopt;
+  v1::TaskStatus status;
+  if (agentId && agents_.contains(*agentId)) {
+    status = masterTaskStatus(taskId, v1::TASK_GONE, v1::TaskStatus::REASON_RECONCILIATION,
+                              "Reconciliation: Task is unknown to the agent", now);
+  } else if (auto unreachable = agentId ? registry_.unreachable().find(*agentId) : registry_.unreachable().end();
+             unreachable != registry_.unreachable().end()) {
+    status = masterTaskStatus(taskId, v1::TASK_UNREACHABLE, v1::TaskStatus::REASON_RECONCILIATION,
+                              "Reconciliation: Task is unreachable", now);
+    status.mutable_unreachable_time()->set_nanoseconds(unreachable->second.since.time_since_epoch().count());
+  } else if (agentId && registry_.gone().contains(*agentId)) {
+    status = masterTaskStatus(taskId, v1::TASK_GONE_BY_OPERATOR, v1::TaskStatus::REASON_RECONCILIATION,
+                              "Reconciliation: Task is gone", now);
+  } else {
+    status = masterTaskStatus(taskId, v1::TASK_UNKNOWN, v1::TaskStatus::REASON_RECONCILIATION,
+                              "Reconciliation: Task is unknown", now);
+  }
   if (agentId) status.mutable_agent_id()->set_value(agentId->value());
   return status;
 }

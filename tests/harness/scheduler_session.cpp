@@ -152,6 +152,13 @@ Status SchedulerSession::acknowledge(const v1::TaskStatus& status) {
   return Status::ok();
 }
 
+std::optional<v1::Offer> waitForOffer(SchedulerSession& session, std::chrono::milliseconds timeout) {
+  auto event = session.waitFor(
+      [](const Event& e) { return e.type() == Event::OFFERS && e.offers().offers_size() > 0; }, timeout);
+  if (!event) return std::nullopt;
+  return event->offers().offers(0);
+}
+
 Call subscribeCall(const std::string& name, double failoverTimeout,
                    std::vector<v1::FrameworkInfo::Capability::Type> capabilities, const std::string& frameworkId) {
   Call call;

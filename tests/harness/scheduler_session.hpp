@@ -82,6 +82,10 @@ class SchedulerSession {
   bool closed_ = false;
 };
 
+// The first offer of the next non-empty OFFERS event.
+std::optional<v1::Offer> waitForOffer(SchedulerSession& session,
+                                      std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
 Call subscribeCall(const std::string& name, double failoverTimeout = 0,
                    std::vector<v1::FrameworkInfo::Capability::Type> capabilities = {},
                    const std::string& frameworkId = "");
