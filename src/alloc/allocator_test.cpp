@@ -10,6 +10,7 @@ namespace mezzo::alloc {
 namespace {
 
 using test_support::inRole;
+using test_support::offeredCpus;
 using test_support::res;
 using test_support::at;
 
@@ -17,19 +18,6 @@ std::map<FrameworkId, Resources> byFramework(const std::vector<Allocation>& allo
   std::map<FrameworkId, Resources> out;
   for (const Allocation& allocation : allocations) out[allocation.framework] += allocation.resources;
   return out;
-}
-
-TEST(DrfSorter, OrdersByWeightedDominantShare) {
-  DrfSorter sorter;
-  sorter.setTotal({{"cpus", 10}, {"mem", 100}});
-  sorter.add("a");
-  sorter.add("b", 2.0);
-  sorter.allocated("a", {{"cpus", 2}});  // share 0.2
-  sorter.allocated("b", {{"mem", 30}});  // share 0.3 / 2 = 0.15
-  EXPECT_EQ(sorter.sort(), (std::vector<std::string>{"b", "a"}));
-  sorter.unallocated("a", {{"cpus", 2}});
-  EXPECT_EQ(sorter.sort(), (std::vector<std::string>{"a", "b"}));
-  EXPECT_DOUBLE_EQ(sorter.share("b"), 0.15);
 }
 
 TEST(Allocator, OffersWholeAgentToOneFramework) {
@@ -205,6 +193,41 @@ TEST(AllocatorProperty, SharesConvergeToWeights) {
             << "round " << round << " roles " << i << "," << j;
       }
     }
+  }
+}
+
+// Property (hierarchical DRF): two top-level roles with hungry subtrees of
+// random sizes and weights split the cluster by their weights, within one
+// task (one one-cpu agent), however many child roles each holds. Sorted
+// flat, a subtree with five roles would take about five sixths.
+TEST(AllocatorProperty, SubtreesShareByTheirParentWeight) {
+  std::mt19937 rng(11);
+  for (int round = 0; round < 20; ++round) {
+    Allocator allocator;
+    const int childrenA = round == 0 ? 5 : 1 + static_cast<int>(rng() % 6);
+    const int childrenB = round == 0 ? 1 : 1 + static_cast<int>(rng() % 3);
+    const double weightA = round == 0 ? 1.0 : 1.0 + static_cast<double>(rng() % 3);
+    allocator.setWeight("a", weightA);
+    for (int c = 0; c < childrenA; ++c) {
+      std::string role = "a/" + std::to_string(c);
+      allocator.addFramework(FrameworkId("fa" + std::to_string(c)), inRole(role), true);
+      allocator.setWeight(role, 1.0 + static_cast<double>(rng() % 3));  // weights below a do not matter to b
+    }
+    for (int c = 0; c < childrenB; ++c) {
+      allocator.addFramework(FrameworkId("fb" + std::to_string(c)), inRole("b/" + std::to_string(c)), true);
+    }
+    const int agents = 30 + static_cast<int>(rng() % 40);
+    std::vector<Allocation> held;
+    for (int added = 0; added < agents; ++added) {
+      allocator.addAgent(AgentId("a" + std::to_string(added)), res("cpus:1;mem:128"));
+      if (rng() % 4 == 0 || added + 1 == agents) {
+        for (Allocation& allocation : allocator.allocate(at(added))) held.push_back(std::move(allocation));
+      }
+    }
+    const double expectedA = agents * weightA / (weightA + 1.0);
+    EXPECT_NEAR(offeredCpus(held, "a"), expectedA, 1.0) << "round " << round << ": " << childrenA << " children under a";
+    EXPECT_NEAR(offeredCpus(held, "b"), agents - expectedA, 1.0) << "round " << round;
+    EXPECT_NEAR(allocator.roleShare("a"), allocator.roleShare("b"), 1.0 / agents + 1e-9) << "round " << round;
   }
 }
 
