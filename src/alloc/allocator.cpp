@@ -71,7 +71,8 @@ uint64_t filterKey(uint32_t role, uint32_t agent) { return (static_cast<uint64_t
 }  // namespace
 
 Allocator::Allocator(AllocatorOptions options)
-    : options_(std::move(options)), roleSorter_(SorterKind::kDrf, ClientNames::kHierarchical) {}
+    : options_(std::move(options)),
+      roleSorter_(options_.roleSorter, ClientNames::kHierarchical, options_.randomSeed) {}
 Allocator::~Allocator() = default;
 
 void Allocator::markChanged(AgentState& agent) {
@@ -163,7 +164,9 @@ void Allocator::addRoleClient(const std::string& name, const FrameworkId& framew
   RoleState& state = role(name);
   roleSorter_.add(name);  // with the weight set for it before, if any
   if (!state.frameworks) {
-    state.frameworks = std::make_unique<Sorter>();
+    // Each role's random order has its own stream, derived from the seed.
+    state.frameworks = std::make_unique<Sorter>(options_.frameworkSorter, ClientNames::kFlat,
+                                                options_.randomSeed ^ (0x9e3779b97f4a7c15ULL * (state.index + 1)));
     state.frameworks->setTotal(totals_);
   }
   if (!state.frameworks->contains(framework.value())) state.frameworks->add(framework.value());

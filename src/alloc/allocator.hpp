@@ -61,6 +61,12 @@ struct AllocatorOptions {
   std::vector<std::map<std::string, double>> minAllocatable = {{{"cpus", 0.01}}, {{"mem", 32}}};
   // Caps refuse_seconds at 365 days.
   Duration maxFilterDuration = std::chrono::hours(24 * 365);
+  // Order of roles, and of frameworks within a role (Mesos's --role_sorter
+  // and --framework_sorter): weighted DRF, or random weighted by weight.
+  SorterKind roleSorter = SorterKind::kDrf;
+  SorterKind frameworkSorter = SorterKind::kDrf;
+  // Seeds the random sorters: the same seed and events give the same offers.
+  uint64_t randomSeed = 0;
 };
 
 // Scalar quantities by resource name (cpus, mem, disk, gpus).

@@ -231,5 +231,24 @@ TEST(AllocatorProperty, SubtreesShareByTheirParentWeight) {
   }
 }
 
+// --role_sorter=random: each agent goes to a role drawn by weight, whatever
+// the roles already hold. r0 already holds 100 cpus; with DRF r1 would get
+// the first 100 new agents and about 150 of 200, at random about 100.
+TEST(Allocator, RandomRoleSorterIgnoresWhatRolesHold) {
+  AllocatorOptions options;
+  options.roleSorter = SorterKind::kRandom;
+  options.frameworkSorter = SorterKind::kRandom;
+  options.randomSeed = 5;
+  Allocator allocator(options);
+  allocator.addFramework(FrameworkId("f0"), inRole("r0"), true);
+  allocator.addFramework(FrameworkId("f1"), inRole("r1"), true);
+  allocator.addAgent(AgentId("big"), res("cpus:100;mem:12800"),
+                     {{FrameworkId("f0"), res("cpus:100;mem:12800").withAllocationRole("r0")}});
+  for (int i = 0; i < 200; ++i) allocator.addAgent(AgentId("a" + std::to_string(i)), res("cpus:1;mem:128"));
+  auto offers = allocator.allocate(at(0));
+  EXPECT_NEAR(offeredCpus(offers, "r1"), 100, 20);
+  EXPECT_DOUBLE_EQ(offeredCpus(offers, "r0") + offeredCpus(offers, "r1"), 200);
+}
+
 }  // namespace
 }  // namespace mezzo::alloc

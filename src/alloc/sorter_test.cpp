@@ -71,5 +71,52 @@ TEST(Sorter, ClassesSkipClientsAndSubtrees) {
   EXPECT_EQ(sorter.sort().size(), 4u);
 }
 
+// How often each client is walked first, over `draws` walks.
+std::map<std::string, double> firstPlaceFrequency(const Sorter& sorter, int draws) {
+  std::map<std::string, double> counts;
+  for (int i = 0; i < draws; ++i) {
+    sorter.forEach([&](const std::string& client) {
+      counts[client] += 1.0 / draws;
+      return false;
+    });
+  }
+  return counts;
+}
+
+TEST(Sorter, RandomOrderFollowsWeights) {
+  Sorter sorter(SorterKind::kRandom, ClientNames::kFlat, 42);
+  sorter.setTotal({{"cpus", 10}});
+  sorter.add("a", 1.0);
+  sorter.add("b", 2.0);
+  sorter.add("c", 3.0);
+  sorter.allocated("c", {{"cpus", 9}});  // allocations do not matter to the random order
+  auto first = firstPlaceFrequency(sorter, 6000);
+  EXPECT_NEAR(first["a"], 1.0 / 6, 0.03);
+  EXPECT_NEAR(first["b"], 2.0 / 6, 0.03);
+  EXPECT_NEAR(first["c"], 3.0 / 6, 0.03);
+  EXPECT_EQ(sorter.sort().size(), 3u);  // every client, in some order
+}
+
+TEST(Sorter, RandomHierarchicalDrawsLevelByLevel) {
+  Sorter sorter(SorterKind::kRandom, ClientNames::kHierarchical, 7);
+  for (int i = 0; i < 5; ++i) sorter.add("x/" + std::to_string(i));
+  sorter.add("y/0");
+  auto first = firstPlaceFrequency(sorter, 4000);
+  EXPECT_NEAR(first["y/0"], 0.5, 0.04);  // flat, it would be 1/6
+  EXPECT_NEAR(first["x/3"], 0.1, 0.03);
+}
+
+TEST(Sorter, RandomOrderIsDeterministicPerSeed) {
+  auto draws = [](uint64_t seed) {
+    Sorter sorter(SorterKind::kRandom, ClientNames::kFlat, seed);
+    for (int i = 0; i < 8; ++i) sorter.add("c" + std::to_string(i));
+    std::vector<std::vector<std::string>> out;
+    for (int i = 0; i < 5; ++i) out.push_back(sorter.sort());
+    return out;
+  };
+  EXPECT_EQ(draws(1), draws(1));
+  EXPECT_NE(draws(1), draws(2));
+}
+
 }  // namespace
 }  // namespace mezzo::alloc
