@@ -62,7 +62,8 @@ struct Allocator::FrameworkState {
 struct Allocator::Offerable {
   bool computed = false;
   Resources resources;
-  bool worthOffering = false;  // non-empty and above the minimum allocatable size
+  Quantities scalars;          // of `resources`
+  bool worthOffering = false;  // non-empty and above the global minimum allocatable size
   uint64_t fingerprint = 0;
 };
 
@@ -171,11 +172,13 @@ void Allocator::addRoleClient(const std::string& name, const FrameworkId& framew
   }
   if (!state.frameworks->contains(framework.value())) state.frameworks->add(framework.value());
   if (quotaCount_ > 0) updateLimitBlock(state);
+  trackOwnMinimum(*frameworks_.at(framework), name, true);
 }
 
 void Allocator::removeRoleClient(const std::string& name, const FrameworkId& framework) {
   auto it = roles_.find(name);
   if (it == roles_.end() || !it->second->frameworks) return;
+  trackOwnMinimum(*frameworks_.at(framework), name, false);
   Sorter& sorter = *it->second->frameworks;
   sorter.remove(framework.value());
   if (sorter.size() == 0) {
@@ -198,11 +201,11 @@ void Allocator::addFramework(const FrameworkId& framework, const FrameworkSpec& 
 void Allocator::updateFramework(const FrameworkId& framework, const FrameworkSpec& spec) {
   auto it = frameworks_.find(framework);
   if (it == frameworks_.end()) return;
-  for (const std::string& role : it->second->spec.roles) {
+  const FrameworkSpec previous = std::exchange(it->second->spec, spec);
+  for (const std::string& role : previous.roles) {
     if (!spec.roles.contains(role)) removeRoleClient(role, framework);
   }
   for (const std::string& role : spec.roles) addRoleClient(role, framework);
-  it->second->spec = spec;
   // A changed capability changes what is offerable: forget covered fingerprints.
   for (auto& [key, filters] : it->second->filters) {
     for (Filter& filter : filters) filter.coveredFingerprint = 0;
@@ -339,14 +342,32 @@ std::optional<TimePoint> Allocator::filteredUntil(FrameworkState& framework, uin
   return std::nullopt;
 }
 
-bool Allocator::meetsMinimum(const Resources& resources) const {
-  auto quantities = resources.scalarQuantities();
-  return std::any_of(options_.minAllocatable.begin(), options_.minAllocatable.end(), [&](const auto& minimum) {
-    return std::all_of(minimum.begin(), minimum.end(), [&](const auto& item) {
+bool Allocator::meetsAnyGroup(const Quantities& quantities, const std::vector<Quantities>& groups,
+                              bool absentIsUnlimited) {
+  if (groups.empty()) return true;  // no minimum
+  return std::any_of(groups.begin(), groups.end(), [&](const Quantities& group) {
+    return std::all_of(group.begin(), group.end(), [&](const auto& item) {
       auto it = quantities.find(item.first);
-      return it != quantities.end() && it->second + 1e-9 >= item.second;
+      if (it == quantities.end()) return absentIsUnlimited;
+      return it->second + 1e-9 >= item.second;
     });
   });
+}
+
+void Allocator::trackOwnMinimum(const FrameworkState& framework, const std::string& name, bool subscribed) {
+  RoleState& state = role(name);
+  bool own = subscribed && framework.spec.minAllocatableByRole.contains(name);
+  auto& with = state.frameworksWithOwnMinimum;
+  bool had = with.contains(framework.id.value());
+  if (own == had) return;
+  if (own) {
+    with.insert(framework.id.value());
+    ++ownMinimumCount_;
+  } else {
+    with.erase(framework.id.value());
+    --ownMinimumCount_;
+  }
+  updateLimitBlock(state);
 }
 
 // Offers what the agent has for `role` to one framework unless it is inactive,
@@ -362,10 +383,17 @@ bool Allocator::offerOnAgent(AgentState& agent, RoleState& role, FrameworkState&
     offerable.resources = agent.available.allocatableTo(role.name);
     if (!framework.spec.revocableCapable) offerable.resources = offerable.resources.nonRevocable();
     if (quotaCount_ > 0) offerable.resources = capScalars(offerable.resources, quotaCap(role));
-    offerable.worthOffering = !offerable.resources.empty() && meetsMinimum(offerable.resources);
-    offerable.fingerprint = offerable.worthOffering ? fingerprint(offerable.resources) : 0;
+    offerable.scalars = offerable.resources.scalarQuantities();
+    offerable.worthOffering =
+        !offerable.resources.empty() && meetsAnyGroup(offerable.scalars, options_.minAllocatable, false);
+    offerable.fingerprint = offerable.resources.empty() ? 0 : fingerprint(offerable.resources);
   }
-  if (!offerable.worthOffering) return false;
+  if (offerable.resources.empty()) return false;
+  auto own = framework.spec.minAllocatableByRole.find(role.name);
+  bool worth = own == framework.spec.minAllocatableByRole.end()
+                   ? offerable.worthOffering
+                   : meetsAnyGroup(offerable.scalars, own->second, false);
+  if (!worth) return false;
   if (auto expiry = filteredUntil(framework, filterKey(role.index, agent.index), offerable, now)) {
     blockedUntil = std::min(blockedUntil, *expiry);
     return false;
@@ -394,7 +422,9 @@ void Allocator::allocateOnAgent(AgentState& agent, TimePoint now, std::vector<Al
   // Under quota, roles whose own limits leave none of the minimum-allocatable
   // groups the agent can still fill are passed over by the sorter (classes).
   auto offerableClasses = [&] {
-    return quotaCount_ == 0 ? kAllClasses : minimumClasses(agent.available.scalarQuantities(), false);
+    if (quotaCount_ == 0) return kAllClasses;
+    ClassMask classes = minimumClasses(agent.available.scalarQuantities(), false);
+    return ownMinimumCount_ > 0 && !agent.available.empty() ? classes | kOwnMinimumClass : classes;
   };
   ClassMask wanted = offerableClasses();
   walkingRoles_ = true;
@@ -403,7 +433,9 @@ void Allocator::allocateOnAgent(AgentState& agent, TimePoint now, std::vector<Al
         RoleState& role = *roles_.at(name);
         if (!role.frameworks) return true;
         // A role held at its limit (or by others' guarantees) is skipped without resource math.
-        if (quotaCount_ > 0 && !canMeetMinimum(quotaCap(role))) return true;
+        if (quotaCount_ > 0 && role.frameworksWithOwnMinimum.empty() && !canMeetMinimum(quotaCap(role))) {
+          return true;
+        }
         Offerable all;
         Offerable nonRevocable;
         role.frameworks->forEach([&](const std::string& id) {

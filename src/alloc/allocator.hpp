@@ -46,6 +46,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "alloc/sorter.hpp"
@@ -57,7 +58,7 @@ namespace mezzo::alloc {
 
 struct AllocatorOptions {
   // An offer must hold at least one of these quantities (cpus:0.01 or mem:32
-  // by default, as Mesos's --min_allocatable_resources).
+  // by default, as Mesos's --min_allocatable_resources); empty: no minimum.
   std::vector<std::map<std::string, double>> minAllocatable = {{{"cpus", 0.01}}, {{"mem", 32}}};
   // Caps refuse_seconds at 365 days.
   Duration maxFilterDuration = std::chrono::hours(24 * 365);
@@ -79,9 +80,20 @@ struct Quota {
 };
 
 struct FrameworkSpec {
+  FrameworkSpec() = default;
+  // FrameworkSpec{roles, suppressedRoles, revocableCapable}, as callers wrote it
+  // before the fields below existed (aggregate initialisation would warn).
+  FrameworkSpec(std::set<std::string> roles, std::set<std::string> suppressedRoles = {}, bool revocableCapable = false)
+      : roles(std::move(roles)), suppressedRoles(std::move(suppressedRoles)), revocableCapable(revocableCapable) {}
+
   std::set<std::string> roles;
   std::set<std::string> suppressedRoles;
   bool revocableCapable = false;
+  // FrameworkInfo.offer_filters[role].min_allocatable_resources: offers to
+  // this framework in that role must hold at least one of these groups in
+  // full, instead of AllocatorOptions::minAllocatable. An empty list means
+  // no minimum (any non-empty offer).
+  std::map<std::string, std::vector<Quantities>> minAllocatableByRole;
 };
 
 // Which agents an allocation cycle looks at.
@@ -155,7 +167,11 @@ class Allocator {
     Quota quota;
     Quantities consumption;             // offered or used by the role and its descendants
     std::unique_ptr<Sorter> frameworks;  // its subscribed frameworks; null when none
+    std::set<std::string> frameworksWithOwnMinimum;  // ids, FrameworkSpec::minAllocatableByRole
   };
+  // The sorter class of roles with a framework that has its own minimum
+  // allocatable size: the global groups say nothing about what it can take.
+  static constexpr ClassMask kOwnMinimumClass = ClassMask{1} << (Sorter::kMaxClasses - 1);
   struct Filter {
     Resources resources;
     TimePoint expiry;
@@ -176,7 +192,12 @@ class Allocator {
   void pushTotals() const;
   std::optional<TimePoint> filteredUntil(FrameworkState& framework, uint64_t key, const Offerable& offerable,
                                          TimePoint now);
-  bool meetsMinimum(const Resources& resources) const;
+  // Does `quantities` hold one of `groups` in full? A name absent from
+  // `quantities` counts as unlimited when `absentIsUnlimited`, else as zero.
+  static bool meetsAnyGroup(const Quantities& quantities, const std::vector<Quantities>& groups,
+                            bool absentIsUnlimited);
+  // Keeps RoleState::frameworksWithOwnMinimum in step with a framework's spec.
+  void trackOwnMinimum(const FrameworkState& framework, const std::string& role, bool subscribed);
   // Adds (sign +1) or removes (-1) quota consumption of `role` and its ancestors.
   void trackConsumption(RoleState& role, const Quantities& quantities, double sign);
   // The most of each scalar an offer to `role` may take under quota.
@@ -188,8 +209,7 @@ class Allocator {
   // until its consumption drops.
   void updateLimitBlock(RoleState& role);
   // The minimum-allocatable groups (as sorter classes) that `quantities`
-  // could meet; a name absent from `quantities` counts as unlimited when
-  // `absentIsUnlimited`, else as zero.
+  // could meet (absent names as in meetsAnyGroup).
   ClassMask minimumClasses(const Quantities& quantities, bool absentIsUnlimited) const;
   bool canMeetMinimum(const Quantities& cap) const { return minimumClasses(cap, true) != 0; }
   // What a role with guarantees still needs to reach them (empty if none).
@@ -212,6 +232,7 @@ class Allocator {
   std::map<std::string, double> totals_;
   mutable bool totalsChanged_ = false;
   size_t quotaCount_ = 0;     // roles with a quota
+  size_t ownMinimumCount_ = 0;  // (framework, role) pairs with their own minimum allocatable size
   Quantities allocatedTotal_;  // all roles
   Quantities unsatisfiedTotal_;  // sum of unsatisfiedGuarantee() over all roles, kept incrementally
   // While an agent's role order is being walked it must not change: roles

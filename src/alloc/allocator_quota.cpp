@@ -75,7 +75,9 @@ void Allocator::updateLimitBlock(RoleState& role) {
       cap[name] = std::max(0.0, limit - lookup(role.consumption, name));
     }
   }
-  roleSorter_.setClasses(role.name, minimumClasses(cap, true));
+  ClassMask classes = minimumClasses(cap, true);
+  if (!role.frameworksWithOwnMinimum.empty()) classes |= kOwnMinimumClass;
+  roleSorter_.setClasses(role.name, classes);
 }
 
 Quantities Allocator::unsatisfiedGuarantee(const RoleState& role) const {
@@ -89,16 +91,14 @@ Quantities Allocator::unsatisfiedGuarantee(const RoleState& role) const {
 }
 
 ClassMask Allocator::minimumClasses(const Quantities& quantities, bool absentIsUnlimited) const {
+  if (options_.minAllocatable.empty()) return kAllClasses;  // no minimum
   ClassMask classes = 0;
   for (size_t group = 0; group < options_.minAllocatable.size(); ++group) {
-    bool meets = std::all_of(options_.minAllocatable[group].begin(), options_.minAllocatable[group].end(),
-                             [&](const auto& item) {
-                               auto it = quantities.find(item.first);
-                               if (it == quantities.end()) return absentIsUnlimited;
-                               return it->second + 1e-9 >= item.second;
-                             });
-    // Groups beyond the last class share it: a class is a necessary condition.
-    if (meets) classes |= ClassMask{1} << std::min<size_t>(group, Sorter::kMaxClasses - 1);
+    // Groups beyond the last class share it (a class is a necessary
+    // condition); the very last class is kOwnMinimumClass.
+    if (meetsAnyGroup(quantities, {options_.minAllocatable[group]}, absentIsUnlimited)) {
+      classes |= ClassMask{1} << std::min<size_t>(group, Sorter::kMaxClasses - 2);
+    }
   }
   return classes;
 }

@@ -250,5 +250,49 @@ TEST(Allocator, RandomRoleSorterIgnoresWhatRolesHold) {
   EXPECT_DOUBLE_EQ(offeredCpus(offers, "r0") + offeredCpus(offers, "r1"), 200);
 }
 
+// offer_filters[role].min_allocatable_resources: a framework's own minimum
+// replaces the global one, for that framework in that role only, whether
+// it is larger or smaller.
+TEST(Allocator, FrameworkMinimumAllocatableOverridesTheGlobalOne) {
+  Allocator allocator;
+  FrameworkSpec picky = inRole("r");
+  picky.minAllocatableByRole["r"] = {{{"cpus", 4}}, {{"cpus", 1}, {"mem", 4096}}};
+  allocator.addFramework(FrameworkId("picky"), picky, true);
+  allocator.addAgent(AgentId("small"), res("cpus:2;mem:1024"));
+  allocator.addAgent(AgentId("large"), res("cpus:8;mem:1024"));
+  auto offers = allocator.allocate(at(0));
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].agent, AgentId("large"));
+  // Another framework of the same role takes what is too small for the first.
+  allocator.addFramework(FrameworkId("plain"), inRole("r"), true);
+  offers = allocator.allocate(at(1), AllocationScope::kChanged);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].framework, FrameworkId("plain"));
+  EXPECT_EQ(offers[0].agent, AgentId("small"));
+}
+
+TEST(Allocator, FrameworkMinimumBelowTheGlobalOneUnderQuota) {
+  AllocatorOptions options;
+  options.minAllocatable = {{{"cpus", 1}}};
+  Allocator allocator(options);
+  allocator.setQuota("r", Quota{{}, {{"cpus", 100}}});  // quota on: roles are skipped by class
+  allocator.addAgent(AgentId("a1"), res("cpus:0.5;mem:512"));
+  allocator.addFramework(FrameworkId("plain"), inRole("r"), true);
+  EXPECT_TRUE(allocator.allocate(at(0)).empty());
+  FrameworkSpec modest = inRole("s");
+  modest.minAllocatableByRole["s"] = {{{"mem", 64}}};
+  allocator.addFramework(FrameworkId("modest"), modest, true);
+  auto offers = allocator.allocate(at(1));
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].framework, FrameworkId("modest"));
+  EXPECT_DOUBLE_EQ(offers[0].resources.cpus(), 0.5);
+  // Its minimum applies in that role only.
+  modest.roles.insert("t");
+  allocator.recoverResources(FrameworkId("modest"), AgentId("a1"), offers[0].resources, std::nullopt, at(2));
+  modest.suppressedRoles.insert("s");
+  allocator.updateFramework(FrameworkId("modest"), modest);
+  EXPECT_TRUE(allocator.allocate(at(2)).empty());
+}
+
 }  // namespace
 }  // namespace mezzo::alloc
