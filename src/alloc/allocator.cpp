@@ -40,6 +40,7 @@ struct Allocator::AgentState {
   Resources total;
   Resources allocated;  // offered or used, with allocation roles
   Resources available;  // total minus allocated, kept up to date
+  AgentInfoForAllocation info;
   std::map<FrameworkId, Resources> allocatedByFramework;
   bool active = true;
   bool changed = false;  // listed in changedAgents_
@@ -55,6 +56,8 @@ struct Allocator::FrameworkState {
   bool active = true;
   // Decline filters by (role index << 32 | agent index).
   std::unordered_map<uint64_t, std::vector<Filter>> filters;
+  // Offer constraint verdicts by the same key (agents do not change attributes).
+  std::unordered_map<uint64_t, bool> constraintVerdicts;
 };
 
 // What an agent can offer to one role (optionally without revocable
@@ -106,8 +109,14 @@ void Allocator::pushTotals() const {
 }
 
 void Allocator::addAgent(const AgentId& agent, const Resources& total, const std::map<FrameworkId, Resources>& used) {
+  addAgent(agent, total, used, AgentInfoForAllocation{});
+}
+
+void Allocator::addAgent(const AgentId& agent, const Resources& total, const std::map<FrameworkId, Resources>& used,
+                         const AgentInfoForAllocation& info) {
   auto state = std::make_unique<AgentState>();
   state->id = agent;
+  state->info = info;
   state->index = nextAgentIndex_++;
   state->total = total.withoutAllocation();
   state->available = state->total;
@@ -130,7 +139,9 @@ void Allocator::removeAgent(const AgentId& agent) {
   changeTotals(it->second->total, -1);
   agents_.erase(it);
   for (auto& [id, framework] : frameworks_) {
-    std::erase_if(framework->filters, [&](const auto& item) { return static_cast<uint32_t>(item.first) == index; });
+    auto onAgent = [&](const auto& item) { return static_cast<uint32_t>(item.first) == index; };
+    std::erase_if(framework->filters, onAgent);
+    std::erase_if(framework->constraintVerdicts, onAgent);
   }
 }
 
@@ -206,6 +217,7 @@ void Allocator::updateFramework(const FrameworkId& framework, const FrameworkSpe
     if (!spec.roles.contains(role)) removeRoleClient(role, framework);
   }
   for (const std::string& role : spec.roles) addRoleClient(role, framework);
+  it->second->constraintVerdicts.clear();
   // A changed capability changes what is offerable: forget covered fingerprints.
   for (auto& [key, filters] : it->second->filters) {
     for (Filter& filter : filters) filter.coveredFingerprint = 0;
@@ -370,6 +382,14 @@ void Allocator::trackOwnMinimum(const FrameworkState& framework, const std::stri
   updateLimitBlock(state);
 }
 
+bool Allocator::passesConstraints(FrameworkState& framework, const RoleState& role, const AgentState& agent) {
+  auto constraints = framework.spec.offerConstraintsByRole.find(role.name);
+  if (constraints == framework.spec.offerConstraintsByRole.end()) return true;
+  auto [it, inserted] = framework.constraintVerdicts.try_emplace(filterKey(role.index, agent.index), false);
+  if (inserted) it->second = constraintMatcher_.matches(constraints->second, agent.info);
+  return it->second;
+}
+
 // Offers what the agent has for `role` to one framework unless it is inactive,
 // suppressed the role, the rest is too small, or a filter holds it back.
 // Returns true if an allocation was made.
@@ -377,6 +397,7 @@ bool Allocator::offerOnAgent(AgentState& agent, RoleState& role, FrameworkState&
                              Offerable& all, Offerable& nonRevocable, TimePoint& blockedUntil,
                              std::vector<Allocation>& out) {
   if (!framework.active || framework.spec.suppressedRoles.contains(role.name)) return false;
+  if (!framework.spec.offerConstraintsByRole.empty() && !passesConstraints(framework, role, agent)) return false;
   Offerable& offerable = framework.spec.revocableCapable ? all : nonRevocable;
   if (!offerable.computed) {
     offerable.computed = true;

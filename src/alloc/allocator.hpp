@@ -49,6 +49,7 @@
 #include <utility>
 #include <vector>
 
+#include "alloc/offer_constraints.hpp"
 #include "alloc/sorter.hpp"
 #include "mezzo/common/clock.hpp"
 #include "mezzo/common/ids.hpp"
@@ -94,6 +95,10 @@ struct FrameworkSpec {
   // full, instead of AllocatorOptions::minAllocatable. An empty list means
   // no minimum (any non-empty offer).
   std::map<std::string, std::vector<Quantities>> minAllocatableByRole;
+  // Subscribe/UpdateFramework offer_constraints.role_constraints: agents not
+  // passing a role's constraints are not offered to this framework in that
+  // role (offer_constraints.hpp). Roles absent here are not constrained.
+  std::map<std::string, ConstraintGroups> offerConstraintsByRole;
 };
 
 // Which agents an allocation cycle looks at.
@@ -116,6 +121,9 @@ class Allocator {
   ~Allocator();
 
   void addAgent(const AgentId& agent, const Resources& total, const std::map<FrameworkId, Resources>& used = {});
+  // With the hostname and attributes that offer constraints look at.
+  void addAgent(const AgentId& agent, const Resources& total, const std::map<FrameworkId, Resources>& used,
+                const AgentInfoForAllocation& info);
   void removeAgent(const AgentId& agent);
   void activateAgent(const AgentId& agent);
   void deactivateAgent(const AgentId& agent);
@@ -219,6 +227,8 @@ class Allocator {
   void refreshAvailable(AgentState& agent);
   void markChanged(AgentState& agent);
   void allocateOnAgent(AgentState& agent, TimePoint now, std::vector<Allocation>& out);
+  // Does the agent pass the framework's offer constraints for the role? Cached per (role, agent).
+  bool passesConstraints(FrameworkState& framework, const RoleState& role, const AgentState& agent);
   bool offerOnAgent(AgentState& agent, RoleState& role, FrameworkState& framework, TimePoint now, Offerable& all,
                     Offerable& nonRevocable, TimePoint& blockedUntil, std::vector<Allocation>& out);
 
@@ -227,6 +237,7 @@ class Allocator {
   std::map<FrameworkId, std::unique_ptr<FrameworkState>> frameworks_;
   std::unordered_map<std::string, FrameworkState*> frameworksByName_;
   std::unordered_map<std::string, std::unique_ptr<RoleState>> roles_;
+  OfferConstraintMatcher constraintMatcher_;
   // Clients: roles with frameworks, as a tree of role paths (hierarchical DRF).
   mutable Sorter roleSorter_;
   std::map<std::string, double> totals_;

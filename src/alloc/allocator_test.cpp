@@ -294,5 +294,34 @@ TEST(Allocator, FrameworkMinimumBelowTheGlobalOneUnderQuota) {
   EXPECT_TRUE(allocator.allocate(at(2)).empty());
 }
 
+// Offer constraints: an agent whose attributes fail a framework's
+// constraints for a role is not offered to it in that role (but to others).
+TEST(Allocator, OfferConstraintsKeepAgentsFromAFrameworkInARole) {
+  Allocator allocator;
+  using Predicate = AttributeConstraint::Predicate;
+  FrameworkSpec gpuOnly = inRole("ml");
+  gpuOnly.roles.insert("batch");
+  gpuOnly.suppressedRoles.insert("batch");
+  gpuOnly.offerConstraintsByRole["ml"] = {
+      {AttributeConstraint{AttributeConstraint::Selector::kAttribute, "gpu", Predicate::kExists, ""},
+       AttributeConstraint{AttributeConstraint::Selector::kHostname, "", Predicate::kTextNotMatches, "bad-.*"}}};
+  allocator.addFramework(FrameworkId("ml"), gpuOnly, true);
+  allocator.addAgent(AgentId("plain"), res("cpus:4;mem:1024"), {}, AgentInfoForAllocation{"plain-1", {}});
+  allocator.addAgent(AgentId("gpu"), res("cpus:4;mem:1024"), {},
+                     AgentInfoForAllocation{"gpu-1", {{"gpu", std::string("a100")}}});
+  allocator.addAgent(AgentId("badgpu"), res("cpus:4;mem:1024"), {},
+                     AgentInfoForAllocation{"bad-gpu-2", {{"gpu", std::string("a100")}}});
+  allocator.addAgent(AgentId("old"), res("cpus:4;mem:1024"));  // no attributes known
+  auto offers = allocator.allocate(at(0));
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].agent, AgentId("gpu"));
+  // The constraints are per role: unconstrained in batch, it gets the rest there.
+  gpuOnly.suppressedRoles.clear();
+  allocator.updateFramework(FrameworkId("ml"), gpuOnly);
+  offers = allocator.allocate(at(1));
+  EXPECT_EQ(offers.size(), 3u);
+  for (const Allocation& offer : offers) EXPECT_EQ(offer.role, "batch");
+}
+
 }  // namespace
 }  // namespace mezzo::alloc
