@@ -1,6 +1,7 @@
 #include "alloc/allocator.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <utility>
 
@@ -483,6 +484,8 @@ void Allocator::allocateOnAgent(AgentState& agent, TimePoint now, std::vector<Al
 }
 
 std::vector<Allocation> Allocator::allocate(TimePoint now, AllocationScope scope) {
+  // Measurement only (allocation_run_ms): no decision depends on it.
+  const auto started = std::chrono::steady_clock::now();
   ++allocationRuns_;
   pushTotals();
   std::vector<Allocation> result;
@@ -501,6 +504,9 @@ std::vector<Allocation> Allocator::allocate(TimePoint now, AllocationScope scope
     }
   }
   lastCycleEpoch_ = epoch_;
+  offersMade_ += result.size();
+  lastAllocationRunMs_ =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return result;
 }
 
@@ -525,6 +531,30 @@ size_t Allocator::activeFilterCount() const {
     for (const auto& [key, filters] : framework->filters) count += filters.size();
   }
   return count;
+}
+
+AllocatorStats Allocator::stats(TimePoint now) const {
+  pushTotals();
+  AllocatorStats out;
+  out.allocationRuns = allocationRuns_;
+  out.lastAllocationRunMs = lastAllocationRunMs_;
+  out.offersMade = offersMade_;
+  std::unordered_map<uint32_t, const std::string*> roleNames;
+  for (const auto& [name, role] : roles_) {
+    roleNames[role->index] = &role->name;
+    if (role->hasQuota) out.quotaConsumption[name] = role->consumption;
+    if (role->frameworks) out.dominantShares[name] = roleSorter_.share(name);
+  }
+  for (const auto& [id, framework] : frameworks_) {
+    for (const auto& [key, filters] : framework->filters) {
+      size_t live = static_cast<size_t>(
+          std::count_if(filters.begin(), filters.end(), [&](const Filter& filter) { return filter.expiry > now; }));
+      if (live == 0) continue;
+      out.activeFilters += live;
+      out.activeFiltersByRole[*roleNames.at(static_cast<uint32_t>(key >> 32))] += live;
+    }
+  }
+  return out;
 }
 
 }  // namespace mezzo::alloc

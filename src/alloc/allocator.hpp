@@ -115,6 +115,21 @@ struct Allocation {
   Resources resources;  // allocation role set to `role`
 };
 
+// Figures for /metrics/snapshot; the Mesos metric each one feeds is named
+// beside it (docs/allocation.md, Metrics).
+struct AllocatorStats {
+  uint64_t allocationRuns = 0;       // allocator/mesos/allocation_runs
+  double lastAllocationRunMs = 0.0;  // allocator/mesos/allocation_run_ms (wall time of the last allocate())
+  uint64_t offersMade = 0;           // allocations returned by allocate() so far
+  size_t activeFilters = 0;          // decline filters not expired at `now`, all roles
+  // allocator/mesos/offer_filters/roles/<role>/active
+  std::map<std::string, size_t> activeFiltersByRole;
+  // allocator/mesos/quota/roles/<role>/resources/<res>/offered_or_allocated (roles with quota)
+  std::map<std::string, Quantities> quotaConsumption;
+  // allocator/mesos/roles/<role>/shares/dominant (roles with frameworks; a subtree's for a parent)
+  std::map<std::string, double> dominantShares;
+};
+
 class Allocator {
  public:
   explicit Allocator(AllocatorOptions options = {});
@@ -163,6 +178,8 @@ class Allocator {
   double roleShare(const std::string& role) const;
   size_t activeFilterCount() const;
   uint64_t allocationRuns() const { return allocationRuns_; }
+  // O(roles + filters): for the metrics endpoint, not for every event.
+  AllocatorStats stats(TimePoint now) const;
 
  private:
   struct AgentState;
@@ -256,6 +273,8 @@ class Allocator {
   uint64_t epoch_ = 1;
   uint64_t lastCycleEpoch_ = 0;
   uint64_t allocationRuns_ = 0;
+  uint64_t offersMade_ = 0;
+  double lastAllocationRunMs_ = 0.0;
 };
 
 }  // namespace mezzo::alloc
