@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "alloc/allocator.hpp"
 
@@ -26,5 +27,14 @@ inline TimePoint at(double seconds) {
 
 // A framework subscribed in exactly one role.
 inline FrameworkSpec inRole(const std::string& role) { return FrameworkSpec{{role}, {}, false}; }
+
+// Cpus in the allocations to `ancestor` and its descendant roles.
+inline double offeredCpus(const std::vector<Allocation>& allocations, const std::string& ancestor) {
+  double cpus = 0;
+  for (const Allocation& allocation : allocations) {
+    if (isRoleOrDescendant(allocation.role, ancestor)) cpus += allocation.resources.cpus();
+  }
+  return cpus;
+}
 
 }  // namespace mezzo::alloc::test_support

@@ -7,12 +7,14 @@
 // which returns the allocations to turn into offers and counts them as
 // allocated until they come back through recoverResources().
 //
-// Policy (hierarchical DRF, first version): for each active agent, roles are
-// visited in weighted-DRF order, and within a role its frameworks in DRF
-// order; a framework is offered everything on the agent its role may use
-// (unreserved plus reserved for the role or an ancestor) unless that framework
-// suppressed the role, filtered those resources on that agent (DECLINE with
-// refuse_seconds), or what is left is below the minimum allocatable size.
+// Policy (hierarchical DRF): for each active agent, roles are visited in
+// weighted-DRF order decided level by level over the role tree (a subtree
+// counts as one client with its parent path's weight, see sorter.hpp), and
+// within a role its frameworks in DRF order; a framework is offered
+// everything on the agent its role may use (unreserved plus reserved for
+// the role or an ancestor) unless that framework suppressed the role,
+// filtered those resources on that agent (DECLINE with refuse_seconds), or
+// what is left is below the minimum allocatable size.
 //
 // Quota (Mesos quota v2, mesos-reference.md §4.7): a role's consumption is
 // what is allocated (offered or used) to it and its descendants. Offers are
@@ -27,7 +29,9 @@
 // recomputed; sorters are incremental; filters are indexed by (role, agent)
 // per framework and remember the fingerprint of the resources they were last
 // found to cover, so an unchanged agent is rejected in O(1) without resource
-// math; an agent visited without result is "quiet" until a filter that
+// math; under quota, roles whose limits leave none of the minimum groups an
+// agent can still fill are skipped by the sorter without a visit (sorter
+// classes); an agent visited without result is "quiet" until a filter that
 // blocked it expires, it changes, or a framework-level change (new or
 // activated framework, revive, role change) happens. allocate(now, kChanged)
 // visits only agents changed since the last cycle (event-driven cycles); the
@@ -42,8 +46,10 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
+#include "alloc/offer_constraints.hpp"
 #include "alloc/sorter.hpp"
 #include "mezzo/common/clock.hpp"
 #include "mezzo/common/ids.hpp"
@@ -53,10 +59,16 @@ namespace mezzo::alloc {
 
 struct AllocatorOptions {
   // An offer must hold at least one of these quantities (cpus:0.01 or mem:32
-  // by default, as Mesos's --min_allocatable_resources).
+  // by default, as Mesos's --min_allocatable_resources); empty: no minimum.
   std::vector<std::map<std::string, double>> minAllocatable = {{{"cpus", 0.01}}, {{"mem", 32}}};
   // Caps refuse_seconds at 365 days.
   Duration maxFilterDuration = std::chrono::hours(24 * 365);
+  // Order of roles, and of frameworks within a role (Mesos's --role_sorter
+  // and --framework_sorter): weighted DRF, or random weighted by weight.
+  SorterKind roleSorter = SorterKind::kDrf;
+  SorterKind frameworkSorter = SorterKind::kDrf;
+  // Seeds the random sorters: the same seed and events give the same offers.
+  uint64_t randomSeed = 0;
 };
 
 // Scalar quantities by resource name (cpus, mem, disk, gpus).
@@ -69,9 +81,24 @@ struct Quota {
 };
 
 struct FrameworkSpec {
+  FrameworkSpec() = default;
+  // FrameworkSpec{roles, suppressedRoles, revocableCapable}, as callers wrote it
+  // before the fields below existed (aggregate initialisation would warn).
+  FrameworkSpec(std::set<std::string> roles, std::set<std::string> suppressedRoles = {}, bool revocableCapable = false)
+      : roles(std::move(roles)), suppressedRoles(std::move(suppressedRoles)), revocableCapable(revocableCapable) {}
+
   std::set<std::string> roles;
   std::set<std::string> suppressedRoles;
   bool revocableCapable = false;
+  // FrameworkInfo.offer_filters[role].min_allocatable_resources: offers to
+  // this framework in that role must hold at least one of these groups in
+  // full, instead of AllocatorOptions::minAllocatable. An empty list means
+  // no minimum (any non-empty offer).
+  std::map<std::string, std::vector<Quantities>> minAllocatableByRole;
+  // Subscribe/UpdateFramework offer_constraints.role_constraints: agents not
+  // passing a role's constraints are not offered to this framework in that
+  // role (offer_constraints.hpp). Roles absent here are not constrained.
+  std::map<std::string, ConstraintGroups> offerConstraintsByRole;
 };
 
 // Which agents an allocation cycle looks at.
@@ -88,12 +115,30 @@ struct Allocation {
   Resources resources;  // allocation role set to `role`
 };
 
+// Figures for /metrics/snapshot; the Mesos metric each one feeds is named
+// beside it (docs/allocation.md, Metrics).
+struct AllocatorStats {
+  uint64_t allocationRuns = 0;       // allocator/mesos/allocation_runs
+  double lastAllocationRunMs = 0.0;  // allocator/mesos/allocation_run_ms (wall time of the last allocate())
+  uint64_t offersMade = 0;           // allocations returned by allocate() so far
+  size_t activeFilters = 0;          // decline filters not expired at `now`, all roles
+  // allocator/mesos/offer_filters/roles/<role>/active
+  std::map<std::string, size_t> activeFiltersByRole;
+  // allocator/mesos/quota/roles/<role>/resources/<res>/offered_or_allocated (roles with quota)
+  std::map<std::string, Quantities> quotaConsumption;
+  // allocator/mesos/roles/<role>/shares/dominant (roles with frameworks; a subtree's for a parent)
+  std::map<std::string, double> dominantShares;
+};
+
 class Allocator {
  public:
   explicit Allocator(AllocatorOptions options = {});
   ~Allocator();
 
   void addAgent(const AgentId& agent, const Resources& total, const std::map<FrameworkId, Resources>& used = {});
+  // With the hostname and attributes that offer constraints look at.
+  void addAgent(const AgentId& agent, const Resources& total, const std::map<FrameworkId, Resources>& used,
+                const AgentInfoForAllocation& info);
   void removeAgent(const AgentId& agent);
   void activateAgent(const AgentId& agent);
   void deactivateAgent(const AgentId& agent);
@@ -133,10 +178,25 @@ class Allocator {
   double roleShare(const std::string& role) const;
   size_t activeFilterCount() const;
   uint64_t allocationRuns() const { return allocationRuns_; }
+  // O(roles + filters): for the metrics endpoint, not for every event.
+  AllocatorStats stats(TimePoint now) const;
 
  private:
   struct AgentState;
   struct FrameworkState;
+  struct RoleState {
+    std::string name;
+    RoleState* parent = nullptr;  // `eng` for `eng/ml`; null at the top
+    uint32_t index = 0;           // unique; keys filters
+    bool hasQuota = false;
+    Quota quota;
+    Quantities consumption;             // offered or used by the role and its descendants
+    std::unique_ptr<Sorter> frameworks;  // its subscribed frameworks; null when none
+    std::set<std::string> frameworksWithOwnMinimum;  // ids, FrameworkSpec::minAllocatableByRole
+  };
+  // The sorter class of roles with a framework that has its own minimum
+  // allocatable size: the global groups say nothing about what it can take.
+  static constexpr ClassMask kOwnMinimumClass = ClassMask{1} << (Sorter::kMaxClasses - 1);
   struct Filter {
     Resources resources;
     TimePoint expiry;
@@ -144,62 +204,77 @@ class Allocator {
   };
   struct Offerable;
 
-  void trackAllocated(const FrameworkId& framework, const std::string& role, const Resources& resources);
-  void trackUnallocated(const FrameworkId& framework, const std::string& role, const Resources& resources);
-  void trackSorters(const FrameworkId& framework, const std::string& role, const Quantities& quantities, double sign);
+  // The state of a role (created with its ancestors on first mention, kept
+  // for the allocator's lifetime so RoleState pointers stay valid).
+  RoleState& role(const std::string& name);
+  const RoleState* findRole(const std::string& name) const;
+  void trackAllocated(const FrameworkId& framework, RoleState& role, const Resources& resources);
+  void trackUnallocated(const FrameworkId& framework, RoleState& role, const Resources& resources);
+  void trackSorters(const FrameworkId& framework, RoleState& role, const Quantities& quantities, double sign);
   void changeTotals(const Resources& total, double sign);
   // Sorter totals are refreshed lazily (adding 50,000 agents must not
   // re-sort all clients each time); the sorters are caches of shares.
   void pushTotals() const;
   std::optional<TimePoint> filteredUntil(FrameworkState& framework, uint64_t key, const Offerable& offerable,
                                          TimePoint now);
-  bool meetsMinimum(const Resources& resources) const;
+  // Does `quantities` hold one of `groups` in full? A name absent from
+  // `quantities` counts as unlimited when `absentIsUnlimited`, else as zero.
+  static bool meetsAnyGroup(const Quantities& quantities, const std::vector<Quantities>& groups,
+                            bool absentIsUnlimited);
+  // Keeps RoleState::frameworksWithOwnMinimum in step with a framework's spec.
+  void trackOwnMinimum(const FrameworkState& framework, const std::string& role, bool subscribed);
   // Adds (sign +1) or removes (-1) quota consumption of `role` and its ancestors.
-  void trackConsumption(const std::string& role, const Quantities& quantities, double sign);
+  void trackConsumption(RoleState& role, const Quantities& quantities, double sign);
   // The most of each scalar an offer to `role` may take under quota.
-  Quantities quotaCap(const std::string& role) const;
+  Quantities quotaCap(const RoleState& role) const;
   // `resources` with each scalar named in `cap` cut down to at most that much.
   static Resources capScalars(const Resources& resources, const Quantities& cap);
-  // Takes a role out of the role order while its own limits leave less than
-  // the minimum allocatable size, and puts it back when they do not.
-  void updateLimitBlock(const std::string& role);
-  // Could anything under `cap` meet the minimum allocatable size?
-  bool canMeetMinimum(const Quantities& cap) const;
+  // Re-computes which minimum-allocatable groups a role's own limits still
+  // allow (its sorter classes); a role allowing none leaves the role order
+  // until its consumption drops.
+  void updateLimitBlock(RoleState& role);
+  // The minimum-allocatable groups (as sorter classes) that `quantities`
+  // could meet (absent names as in meetsAnyGroup).
+  ClassMask minimumClasses(const Quantities& quantities, bool absentIsUnlimited) const;
+  bool canMeetMinimum(const Quantities& cap) const { return minimumClasses(cap, true) != 0; }
   // What a role with guarantees still needs to reach them (empty if none).
-  Quantities unsatisfiedGuarantee(const std::string& role) const;
+  Quantities unsatisfiedGuarantee(const RoleState& role) const;
   void addRoleClient(const std::string& role, const FrameworkId& framework);
   void removeRoleClient(const std::string& role, const FrameworkId& framework);
-  uint32_t roleIndex(const std::string& role);
   void refreshAvailable(AgentState& agent);
   void markChanged(AgentState& agent);
   void allocateOnAgent(AgentState& agent, TimePoint now, std::vector<Allocation>& out);
-  bool offerOnAgent(AgentState& agent, const std::string& role, FrameworkState& framework, TimePoint now,
-                    Offerable& all, Offerable& nonRevocable, TimePoint& blockedUntil, std::vector<Allocation>& out);
+  // Does the agent pass the framework's offer constraints for the role? Cached per (role, agent).
+  bool passesConstraints(FrameworkState& framework, const RoleState& role, const AgentState& agent);
+  bool offerOnAgent(AgentState& agent, RoleState& role, FrameworkState& framework, TimePoint now, Offerable& all,
+                    Offerable& nonRevocable, TimePoint& blockedUntil, std::vector<Allocation>& out);
 
   AllocatorOptions options_;
   std::map<AgentId, std::unique_ptr<AgentState>> agents_;
   std::map<FrameworkId, std::unique_ptr<FrameworkState>> frameworks_;
   std::unordered_map<std::string, FrameworkState*> frameworksByName_;
-  mutable DrfSorter roleSorter_;
-  std::unordered_map<std::string, std::unique_ptr<DrfSorter>> frameworkSorters_;  // by role
-  std::map<std::string, double> weights_;
+  std::unordered_map<std::string, std::unique_ptr<RoleState>> roles_;
+  OfferConstraintMatcher constraintMatcher_;
+  // Clients: roles with frameworks, as a tree of role paths (hierarchical DRF).
+  mutable Sorter roleSorter_;
   std::map<std::string, double> totals_;
   mutable bool totalsChanged_ = false;
-  std::unordered_map<std::string, Quota> quotas_;
-  std::unordered_map<std::string, Quantities> consumption_;  // by role, subtree included
-  Quantities allocatedTotal_;                                // all roles
+  size_t quotaCount_ = 0;     // roles with a quota
+  size_t ownMinimumCount_ = 0;  // (framework, role) pairs with their own minimum allocatable size
+  Quantities allocatedTotal_;  // all roles
   Quantities unsatisfiedTotal_;  // sum of unsatisfiedGuarantee() over all roles, kept incrementally
   // While an agent's role order is being walked it must not change: roles
   // whose limit block may have changed wait here.
   bool walkingRoles_ = false;
-  std::vector<std::string> pendingLimitBlocks_;
-  std::unordered_map<std::string, uint32_t> roleIndexes_;
+  std::vector<RoleState*> pendingLimitBlocks_;
   uint32_t nextAgentIndex_ = 0;
   std::vector<AgentId> changedAgents_;
   // Bumped by changes that can make a quiet agent offerable again.
   uint64_t epoch_ = 1;
   uint64_t lastCycleEpoch_ = 0;
   uint64_t allocationRuns_ = 0;
+  uint64_t offersMade_ = 0;
+  double lastAllocationRunMs_ = 0.0;
 };
 
 }  // namespace mezzo::alloc

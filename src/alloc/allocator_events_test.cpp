@@ -183,5 +183,33 @@ TEST(AllocatorEventsProperty, FiltersHoldUntilExpiryAndNoLonger) {
   }
 }
 
+TEST(AllocatorEvents, StatsForMetrics) {
+  Allocator allocator;
+  allocator.setQuota("q", Quota{{}, {{"cpus", 3}, {"mem", 512}}});
+  allocator.addAgent(kA1, res("cpus:4;mem:1024"));
+  allocator.addAgent(AgentId("a2"), res("cpus:4;mem:1024"));
+  allocator.addFramework(kF1, inRole("q"), true);
+  allocator.addFramework(FrameworkId("f2"), inRole("*"), true);
+  auto offers = allocator.allocate(at(0));
+  ASSERT_EQ(offers.size(), 3u);  // q: 3 cpus on one agent; *: the rest of both
+  for (const Allocation& offer : offers) {
+    if (offer.framework != kF1) allocator.recoverResources(offer.framework, offer.agent, offer.resources,
+                                                           std::chrono::seconds(10), at(0));
+  }
+  EXPECT_TRUE(allocator.allocate(at(1)).empty());
+  AllocatorStats stats = allocator.stats(at(1));
+  EXPECT_EQ(stats.allocationRuns, 2u);
+  EXPECT_EQ(stats.offersMade, 3u);
+  EXPECT_GT(stats.lastAllocationRunMs, 0.0);
+  EXPECT_EQ(stats.activeFilters, 2u);
+  EXPECT_EQ(stats.activeFiltersByRole["*"], 2u);
+  EXPECT_FALSE(stats.activeFiltersByRole.contains("q"));
+  EXPECT_DOUBLE_EQ(stats.quotaConsumption["q"]["cpus"], 3);
+  EXPECT_FALSE(stats.quotaConsumption.contains("*"));
+  EXPECT_DOUBLE_EQ(stats.dominantShares["q"], 3.0 / 8);
+  EXPECT_DOUBLE_EQ(stats.dominantShares["*"], 0.0);  // declined: nothing held
+  EXPECT_EQ(allocator.stats(at(11)).activeFilters, 0u);  // expired
+}
+
 }  // namespace
 }  // namespace mezzo::alloc

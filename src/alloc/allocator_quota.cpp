@@ -7,18 +7,6 @@
 namespace mezzo::alloc {
 namespace {
 
-// `role`, then its ancestors: eng/ml/training, eng/ml, eng.
-template <typename Visit>
-void forSelfAndAncestors(const std::string& role, Visit visit) {
-  std::string_view current = role;
-  while (true) {
-    visit(current);
-    size_t slash = current.rfind('/');
-    if (slash == std::string_view::npos) return;
-    current = current.substr(0, slash);
-  }
-}
-
 void addInto(Quantities& into, const Quantities& quantities, double sign) {
   for (const auto& [name, value] : quantities) into[name] += sign * value;
 }
@@ -35,24 +23,24 @@ void lowerTo(Quantities& cap, const std::string& name, double value) {
 
 }  // namespace
 
-void Allocator::setQuota(const std::string& role, const Quota& quota) {
-  addInto(unsatisfiedTotal_, unsatisfiedGuarantee(role), -1);
-  if (quota.guarantees.empty() && quota.limits.empty()) {
-    quotas_.erase(role);
-  } else {
-    quotas_[role] = quota;
-  }
-  addInto(unsatisfiedTotal_, unsatisfiedGuarantee(role), 1);
-  updateLimitBlock(role);
+void Allocator::setQuota(const std::string& name, const Quota& quota) {
+  RoleState& state = role(name);
+  addInto(unsatisfiedTotal_, unsatisfiedGuarantee(state), -1);
+  if (state.hasQuota) --quotaCount_;
+  state.hasQuota = !quota.guarantees.empty() || !quota.limits.empty();
+  state.quota = state.hasQuota ? quota : Quota();
+  if (state.hasQuota) ++quotaCount_;
+  addInto(unsatisfiedTotal_, unsatisfiedGuarantee(state), 1);
+  updateLimitBlock(state);
   ++epoch_;
 }
 
-Quantities Allocator::consumption(const std::string& role) const {
-  auto it = consumption_.find(role);
-  return it == consumption_.end() ? Quantities() : it->second;
+Quantities Allocator::consumption(const std::string& name) const {
+  const RoleState* state = findRole(name);
+  return state == nullptr ? Quantities() : state->consumption;
 }
 
-void Allocator::trackConsumption(const std::string& role, const Quantities& quantities, double sign) {
+void Allocator::trackConsumption(RoleState& role, const Quantities& quantities, double sign) {
   auto add = [&](Quantities& into) {
     for (const auto& [name, value] : quantities) {
       double& current = into[name];
@@ -60,75 +48,74 @@ void Allocator::trackConsumption(const std::string& role, const Quantities& quan
     }
   };
   add(allocatedTotal_);
-  forSelfAndAncestors(role, [&](std::string_view self) {
-    std::string name(self);
-    bool hasQuota = !quotas_.empty() && quotas_.contains(name);
-    Quantities before = hasQuota ? unsatisfiedGuarantee(name) : Quantities();
-    add(consumption_[name]);
-    if (!hasQuota) return;
-    Quantities after = unsatisfiedGuarantee(name);
+  for (RoleState* self = &role; self != nullptr; self = self->parent) {
+    if (!self->hasQuota) {
+      add(self->consumption);
+      continue;
+    }
+    Quantities before = unsatisfiedGuarantee(*self);
+    add(self->consumption);
+    Quantities after = unsatisfiedGuarantee(*self);
     addInto(unsatisfiedTotal_, before, -1);
     addInto(unsatisfiedTotal_, after, 1);
     // Less headroom to hold back: agents that are quiet may now offer more.
     if (after != before) ++epoch_;
-    updateLimitBlock(name);
-  });
+    updateLimitBlock(*self);
+  }
 }
 
-void Allocator::updateLimitBlock(const std::string& role) {
+void Allocator::updateLimitBlock(RoleState& role) {
   if (walkingRoles_) {
-    pendingLimitBlocks_.push_back(role);
+    pendingLimitBlocks_.push_back(&role);
     return;
   }
   Quantities cap;
-  auto quota = quotas_.find(role);
-  if (quota != quotas_.end()) {
-    auto used = consumption_.find(role);
-    for (const auto& [name, limit] : quota->second.limits) {
-      double have = used == consumption_.end() ? 0.0 : lookup(used->second, name);
-      cap[name] = std::max(0.0, limit - have);
+  if (role.hasQuota) {
+    for (const auto& [name, limit] : role.quota.limits) {
+      cap[name] = std::max(0.0, limit - lookup(role.consumption, name));
     }
   }
-  roleSorter_.setActive(role, canMeetMinimum(cap));
+  ClassMask classes = minimumClasses(cap, true);
+  if (!role.frameworksWithOwnMinimum.empty()) classes |= kOwnMinimumClass;
+  roleSorter_.setClasses(role.name, classes);
 }
 
-Quantities Allocator::unsatisfiedGuarantee(const std::string& role) const {
+Quantities Allocator::unsatisfiedGuarantee(const RoleState& role) const {
   Quantities out;
-  auto quota = quotas_.find(role);
-  if (quota == quotas_.end()) return out;
-  auto used = consumption_.find(role);
-  for (const auto& [name, guarantee] : quota->second.guarantees) {
-    double have = used == consumption_.end() ? 0.0 : lookup(used->second, name);
+  if (!role.hasQuota) return out;
+  for (const auto& [name, guarantee] : role.quota.guarantees) {
+    double have = lookup(role.consumption, name);
     if (guarantee > have) out[name] = guarantee - have;
   }
   return out;
 }
 
-bool Allocator::canMeetMinimum(const Quantities& cap) const {
-  return std::any_of(options_.minAllocatable.begin(), options_.minAllocatable.end(), [&](const auto& minimum) {
-    return std::all_of(minimum.begin(), minimum.end(), [&](const auto& item) {
-      auto it = cap.find(item.first);
-      return it == cap.end() || it->second + 1e-9 >= item.second;
-    });
-  });
+ClassMask Allocator::minimumClasses(const Quantities& quantities, bool absentIsUnlimited) const {
+  if (options_.minAllocatable.empty()) return kAllClasses;  // no minimum
+  ClassMask classes = 0;
+  for (size_t group = 0; group < options_.minAllocatable.size(); ++group) {
+    // Groups beyond the last class share it (a class is a necessary
+    // condition); the very last class is kOwnMinimumClass.
+    if (meetsAnyGroup(quantities, {options_.minAllocatable[group]}, absentIsUnlimited)) {
+      classes |= ClassMask{1} << std::min<size_t>(group, Sorter::kMaxClasses - 2);
+    }
+  }
+  return classes;
 }
 
-Quantities Allocator::quotaCap(const std::string& role) const {
+Quantities Allocator::quotaCap(const RoleState& role) const {
   Quantities cap;
   // Limits of the role and of every ancestor: consumption stays below them.
   Quantities required = unsatisfiedTotal_;
-  forSelfAndAncestors(role, [&](std::string_view self) {
-    auto quota = quotas_.find(std::string(self));
-    if (quota == quotas_.end()) return;
-    auto used = consumption_.find(quota->first);
-    for (const auto& [name, limit] : quota->second.limits) {
-      double have = used == consumption_.end() ? 0.0 : lookup(used->second, name);
-      lowerTo(cap, name, std::max(0.0, limit - have));
+  for (const RoleState* self = &role; self != nullptr; self = self->parent) {
+    if (!self->hasQuota) continue;
+    for (const auto& [name, limit] : self->quota.limits) {
+      lowerTo(cap, name, std::max(0.0, limit - lookup(self->consumption, name)));
     }
     // Offers to a guaranteed role or its descendants count towards it, so
     // its own shortfall is not held back from them.
-    addInto(required, unsatisfiedGuarantee(quota->first), -1);
-  });
+    addInto(required, unsatisfiedGuarantee(*self), -1);
+  }
   // Headroom: what other roles still need to reach their guarantees stays free.
   for (const auto& [name, needed] : required) {
     if (needed <= 1e-9) continue;

@@ -10,6 +10,7 @@ namespace mezzo::alloc {
 namespace {
 
 using test_support::inRole;
+using test_support::offeredCpus;
 using test_support::res;
 using test_support::at;
 
@@ -17,19 +18,6 @@ std::map<FrameworkId, Resources> byFramework(const std::vector<Allocation>& allo
   std::map<FrameworkId, Resources> out;
   for (const Allocation& allocation : allocations) out[allocation.framework] += allocation.resources;
   return out;
-}
-
-TEST(DrfSorter, OrdersByWeightedDominantShare) {
-  DrfSorter sorter;
-  sorter.setTotal({{"cpus", 10}, {"mem", 100}});
-  sorter.add("a");
-  sorter.add("b", 2.0);
-  sorter.allocated("a", {{"cpus", 2}});  // share 0.2
-  sorter.allocated("b", {{"mem", 30}});  // share 0.3 / 2 = 0.15
-  EXPECT_EQ(sorter.sort(), (std::vector<std::string>{"b", "a"}));
-  sorter.unallocated("a", {{"cpus", 2}});
-  EXPECT_EQ(sorter.sort(), (std::vector<std::string>{"a", "b"}));
-  EXPECT_DOUBLE_EQ(sorter.share("b"), 0.15);
 }
 
 TEST(Allocator, OffersWholeAgentToOneFramework) {
@@ -206,6 +194,133 @@ TEST(AllocatorProperty, SharesConvergeToWeights) {
       }
     }
   }
+}
+
+// Property (hierarchical DRF): two top-level roles with hungry subtrees of
+// random sizes and weights split the cluster by their weights, within one
+// task (one one-cpu agent), however many child roles each holds. Sorted
+// flat, a subtree with five roles would take about five sixths.
+TEST(AllocatorProperty, SubtreesShareByTheirParentWeight) {
+  std::mt19937 rng(11);
+  for (int round = 0; round < 20; ++round) {
+    Allocator allocator;
+    const int childrenA = round == 0 ? 5 : 1 + static_cast<int>(rng() % 6);
+    const int childrenB = round == 0 ? 1 : 1 + static_cast<int>(rng() % 3);
+    const double weightA = round == 0 ? 1.0 : 1.0 + static_cast<double>(rng() % 3);
+    allocator.setWeight("a", weightA);
+    for (int c = 0; c < childrenA; ++c) {
+      std::string role = "a/" + std::to_string(c);
+      allocator.addFramework(FrameworkId("fa" + std::to_string(c)), inRole(role), true);
+      allocator.setWeight(role, 1.0 + static_cast<double>(rng() % 3));  // weights below a do not matter to b
+    }
+    for (int c = 0; c < childrenB; ++c) {
+      allocator.addFramework(FrameworkId("fb" + std::to_string(c)), inRole("b/" + std::to_string(c)), true);
+    }
+    const int agents = 30 + static_cast<int>(rng() % 40);
+    std::vector<Allocation> held;
+    for (int added = 0; added < agents; ++added) {
+      allocator.addAgent(AgentId("a" + std::to_string(added)), res("cpus:1;mem:128"));
+      if (rng() % 4 == 0 || added + 1 == agents) {
+        for (Allocation& allocation : allocator.allocate(at(added))) held.push_back(std::move(allocation));
+      }
+    }
+    const double expectedA = agents * weightA / (weightA + 1.0);
+    EXPECT_NEAR(offeredCpus(held, "a"), expectedA, 1.0) << "round " << round << ": " << childrenA << " children under a";
+    EXPECT_NEAR(offeredCpus(held, "b"), agents - expectedA, 1.0) << "round " << round;
+    EXPECT_NEAR(allocator.roleShare("a"), allocator.roleShare("b"), 1.0 / agents + 1e-9) << "round " << round;
+  }
+}
+
+// --role_sorter=random: each agent goes to a role drawn by weight, whatever
+// the roles already hold. r0 already holds 100 cpus; with DRF r1 would get
+// the first 100 new agents and about 150 of 200, at random about 100.
+TEST(Allocator, RandomRoleSorterIgnoresWhatRolesHold) {
+  AllocatorOptions options;
+  options.roleSorter = SorterKind::kRandom;
+  options.frameworkSorter = SorterKind::kRandom;
+  options.randomSeed = 5;
+  Allocator allocator(options);
+  allocator.addFramework(FrameworkId("f0"), inRole("r0"), true);
+  allocator.addFramework(FrameworkId("f1"), inRole("r1"), true);
+  allocator.addAgent(AgentId("big"), res("cpus:100;mem:12800"),
+                     {{FrameworkId("f0"), res("cpus:100;mem:12800").withAllocationRole("r0")}});
+  for (int i = 0; i < 200; ++i) allocator.addAgent(AgentId("a" + std::to_string(i)), res("cpus:1;mem:128"));
+  auto offers = allocator.allocate(at(0));
+  EXPECT_NEAR(offeredCpus(offers, "r1"), 100, 20);
+  EXPECT_DOUBLE_EQ(offeredCpus(offers, "r0") + offeredCpus(offers, "r1"), 200);
+}
+
+// offer_filters[role].min_allocatable_resources: a framework's own minimum
+// replaces the global one, for that framework in that role only, whether
+// it is larger or smaller.
+TEST(Allocator, FrameworkMinimumAllocatableOverridesTheGlobalOne) {
+  Allocator allocator;
+  FrameworkSpec picky = inRole("r");
+  picky.minAllocatableByRole["r"] = {{{"cpus", 4}}, {{"cpus", 1}, {"mem", 4096}}};
+  allocator.addFramework(FrameworkId("picky"), picky, true);
+  allocator.addAgent(AgentId("small"), res("cpus:2;mem:1024"));
+  allocator.addAgent(AgentId("large"), res("cpus:8;mem:1024"));
+  auto offers = allocator.allocate(at(0));
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].agent, AgentId("large"));
+  // Another framework of the same role takes what is too small for the first.
+  allocator.addFramework(FrameworkId("plain"), inRole("r"), true);
+  offers = allocator.allocate(at(1), AllocationScope::kChanged);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].framework, FrameworkId("plain"));
+  EXPECT_EQ(offers[0].agent, AgentId("small"));
+}
+
+TEST(Allocator, FrameworkMinimumBelowTheGlobalOneUnderQuota) {
+  AllocatorOptions options;
+  options.minAllocatable = {{{"cpus", 1}}};
+  Allocator allocator(options);
+  allocator.setQuota("r", Quota{{}, {{"cpus", 100}}});  // quota on: roles are skipped by class
+  allocator.addAgent(AgentId("a1"), res("cpus:0.5;mem:512"));
+  allocator.addFramework(FrameworkId("plain"), inRole("r"), true);
+  EXPECT_TRUE(allocator.allocate(at(0)).empty());
+  FrameworkSpec modest = inRole("s");
+  modest.minAllocatableByRole["s"] = {{{"mem", 64}}};
+  allocator.addFramework(FrameworkId("modest"), modest, true);
+  auto offers = allocator.allocate(at(1));
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].framework, FrameworkId("modest"));
+  EXPECT_DOUBLE_EQ(offers[0].resources.cpus(), 0.5);
+  // Its minimum applies in that role only.
+  modest.roles.insert("t");
+  allocator.recoverResources(FrameworkId("modest"), AgentId("a1"), offers[0].resources, std::nullopt, at(2));
+  modest.suppressedRoles.insert("s");
+  allocator.updateFramework(FrameworkId("modest"), modest);
+  EXPECT_TRUE(allocator.allocate(at(2)).empty());
+}
+
+// Offer constraints: an agent whose attributes fail a framework's
+// constraints for a role is not offered to it in that role (but to others).
+TEST(Allocator, OfferConstraintsKeepAgentsFromAFrameworkInARole) {
+  Allocator allocator;
+  using Predicate = AttributeConstraint::Predicate;
+  FrameworkSpec gpuOnly = inRole("ml");
+  gpuOnly.roles.insert("batch");
+  gpuOnly.suppressedRoles.insert("batch");
+  gpuOnly.offerConstraintsByRole["ml"] = {
+      {AttributeConstraint{AttributeConstraint::Selector::kAttribute, "gpu", Predicate::kExists, ""},
+       AttributeConstraint{AttributeConstraint::Selector::kHostname, "", Predicate::kTextNotMatches, "bad-.*"}}};
+  allocator.addFramework(FrameworkId("ml"), gpuOnly, true);
+  allocator.addAgent(AgentId("plain"), res("cpus:4;mem:1024"), {}, AgentInfoForAllocation{"plain-1", {}});
+  allocator.addAgent(AgentId("gpu"), res("cpus:4;mem:1024"), {},
+                     AgentInfoForAllocation{"gpu-1", {{"gpu", std::string("a100")}}});
+  allocator.addAgent(AgentId("badgpu"), res("cpus:4;mem:1024"), {},
+                     AgentInfoForAllocation{"bad-gpu-2", {{"gpu", std::string("a100")}}});
+  allocator.addAgent(AgentId("old"), res("cpus:4;mem:1024"));  // no attributes known
+  auto offers = allocator.allocate(at(0));
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].agent, AgentId("gpu"));
+  // The constraints are per role: unconstrained in batch, it gets the rest there.
+  gpuOnly.suppressedRoles.clear();
+  allocator.updateFramework(FrameworkId("ml"), gpuOnly);
+  offers = allocator.allocate(at(1));
+  EXPECT_EQ(offers.size(), 3u);
+  for (const Allocation& offer : offers) EXPECT_EQ(offer.role, "batch");
 }
 
 }  // namespace

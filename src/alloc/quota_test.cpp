@@ -11,6 +11,7 @@ namespace mezzo::alloc {
 namespace {
 
 using test_support::inRole;
+using test_support::offeredCpus;
 using test_support::res;
 using test_support::at;
 
@@ -21,14 +22,6 @@ double cpusOf(const Quantities& quantities) {
 
 void addAgents(Allocator& allocator, int count, const std::string& resources) {
   for (int i = 0; i < count; ++i) allocator.addAgent(AgentId("a" + std::to_string(i)), res(resources));
-}
-
-double offeredCpus(const std::vector<Allocation>& allocations, const std::string& rolePrefix) {
-  double cpus = 0;
-  for (const Allocation& allocation : allocations) {
-    if (isRoleOrDescendant(allocation.role, rolePrefix)) cpus += allocation.resources.cpus();
-  }
-  return cpus;
 }
 
 TEST(Quota, LimitCutsOffers) {
