@@ -50,6 +50,13 @@ int main(int argc, char** argv) {
   app.add_option("--weights", flags.weights, "Role weights, e.g. 'eng=2,ops=1'");
   app.add_option("--min_allocatable_resources", flags.minAllocatableResources,
                  "Smallest offer, e.g. 'cpus:0.01|mem:32'");
+  app.add_option("--role_sorter", flags.roleSorter, "Order of roles in allocation: drf or random (weighted)")
+      ->check(CLI::IsMember({"drf", "random"}))
+      ->capture_default_str();
+  app.add_option("--framework_sorter", flags.frameworkSorter,
+                 "Order of frameworks within a role: drf or random (weighted)")
+      ->check(CLI::IsMember({"drf", "random"}))
+      ->capture_default_str();
   app.add_option("--log_level", logLevel, "trace, debug, info, warn, error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 

@@ -3,6 +3,7 @@
 // exits, PONGs, disconnection.
 #include <spdlog/spdlog.h>
 
+#include "master/allocation_specs.hpp"
 #include "master/master_core.hpp"
 
 namespace mezzo::master {
@@ -63,7 +64,7 @@ void MasterCore::completeRegistration(const internal::AgentCall& call, const Age
         if (!task.resourcesReleased) used[frameworkId] += task.resources;
       }
       allocator_.removeAgent(id);
-      allocator_.addAgent(id, total, used);
+      allocator_.addAgent(id, total, used, agentInfoForAllocation(reg.agent_info()));
     }
     agent->reregisteredTime = now;
     ++counters_.agentReregistrations;
@@ -74,7 +75,7 @@ void MasterCore::completeRegistration(const internal::AgentCall& call, const Age
     record->registeredTime = now;
     agent = record.get();
     agents_.emplace(id, std::move(record));
-    allocator_.addAgent(id, total);
+    allocator_.addAgent(id, total, {}, agentInfoForAllocation(reg.agent_info()));
     if (reg.agent_info().has_id()) {
       ++counters_.agentReregistrations;
     } else {
@@ -135,7 +136,8 @@ void MasterCore::adoptAgentTasks(AgentRecord& agent, const internal::AgentCall::
       record->roles = record->hasCapability(v1::FrameworkInfo::Capability::MULTI_ROLE)
                           ? std::set<std::string>(info->second->roles().begin(), info->second->roles().end())
                           : std::set<std::string>{info->second->role()};
-      allocator_.addFramework(frameworkId, alloc::FrameworkSpec{record->roles, {}, false}, /*active=*/false);
+      auto spec = frameworkSpecFor(record->info, record->roles, {}, nullptr);
+      allocator_.addFramework(frameworkId, spec ? *spec : alloc::FrameworkSpec{record->roles}, /*active=*/false);
       framework = frameworks_.emplace(frameworkId, std::move(record)).first;
       spdlog::info("Recovered framework {} from agent {}", frameworkId.value(), agent.id.value());
     }

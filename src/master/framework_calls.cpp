@@ -3,6 +3,7 @@
 // SUPPRESS/REVIVE, RECONCILE, KILL, ACKNOWLEDGE, MESSAGE, SHUTDOWN.
 #include <spdlog/spdlog.h>
 
+#include "master/allocation_specs.hpp"
 #include "master/master_core.hpp"
 
 namespace mezzo::master {
@@ -71,10 +72,10 @@ Result<FrameworkId> MasterCore::subscribe(const Call& call, const std::string& s
 
   FrameworkId id = info.has_id() ? FrameworkId(info.id().value()) : ids_.nextFrameworkId();
   info.mutable_id()->set_value(id.value());
-  alloc::FrameworkSpec spec{*roles, suppressed, false};
-  for (const auto& capability : info.capabilities()) {
-    if (capability.type() == Capability::REVOCABLE_RESOURCES) spec.revocableCapable = true;
-  }
+  auto specOr = frameworkSpecFor(info, *roles, suppressed,
+                                 call.subscribe().has_offer_constraints() ? &call.subscribe().offer_constraints() : nullptr);
+  if (!specOr) return specOr.status();
+  const alloc::FrameworkSpec& spec = *specOr;
 
   auto existing = frameworks_.find(id);
   FrameworkRecord* framework = nullptr;

@@ -113,6 +113,12 @@ Status MasterDaemon::start() {
     if (!minimum) return minimum.status();
     options.allocator.minAllocatable = *minimum;
   }
+  auto sorterKind = [](const std::string& name) {
+    return name == "random" ? alloc::SorterKind::kRandom : alloc::SorterKind::kDrf;
+  };
+  options.allocator.roleSorter = sorterKind(flags_.roleSorter);
+  options.allocator.frameworkSorter = sorterKind(flags_.frameworkSorter);
+  options.allocator.randomSeed = static_cast<uint64_t>(clock_.now().time_since_epoch().count());
   auto store = openRegistryStore();
   if (!store) return store.status();
   registrar_ = std::make_unique<Registrar>(io_, std::move(*store));

@@ -49,6 +49,8 @@ struct MasterFlags {
   size_t maxBodyBytes = 4 * 1024 * 1024;
   std::string weights;                 // "role1=2,role2=3"
   std::string minAllocatableResources; // "cpus:0.01|mem:32"
+  std::string roleSorter = "drf";      // drf | random
+  std::string frameworkSorter = "drf"; // drf | random
   // Every flag as given, for /flags.
   std::map<std::string, std::string> rendered;
 };

@@ -369,7 +369,22 @@ nlohmann::json renderMetrics(const MasterCore& core, const Leadership& leadershi
   out["master/invalid_status_updates"] = counters.invalidStatusUpdates;
   out["master/valid_status_update_acknowledgements"] = counters.statusUpdateAcknowledgements;
   out["master/dropped_messages"] = counters.droppedMessages;
-  out["allocator/mesos/allocation_runs"] = core.allocator().allocationRuns();
+  alloc::AllocatorStats stats = core.allocator().stats(now);
+  out["allocator/mesos/allocation_runs"] = stats.allocationRuns;
+  out["allocator/mesos/allocation_run_ms"] = stats.lastAllocationRunMs;
+  out["allocator/mesos/offers_made"] = stats.offersMade;
+  out["allocator/mesos/offer_filters/active"] = stats.activeFilters;
+  for (const auto& [role, count] : stats.activeFiltersByRole) {
+    out["allocator/mesos/offer_filters/roles/" + role + "/active"] = count;
+  }
+  for (const auto& [role, quantities] : stats.quotaConsumption) {
+    for (const auto& [name, amount] : quantities) {
+      out["allocator/mesos/quota/roles/" + role + "/resources/" + name + "/offered_or_allocated"] = amount;
+    }
+  }
+  for (const auto& [role, share] : stats.dominantShares) {
+    out["allocator/mesos/roles/" + role + "/shares/dominant"] = share;
+  }
   out["allocator/mesos/resources/cpus/total"] = total.cpus();
   out["allocator/mesos/resources/cpus/offered_or_allocated"] = used.cpus();
   out["allocator/mesos/resources/mem/total"] = total.mem();

@@ -168,5 +168,45 @@ TEST(AllocationPolicy, QuotaGuaranteeIsHonouredAgainstAGreedyRole) {
   EXPECT_EQ(running["batch"], 5);
 }
 
+Call subscribeWithRackConstraint(const std::string& name, const std::string& predicateJsonField,
+                                 const std::string& value) {
+  Call call = subscribeCall(name);
+  auto& groups = (*call.mutable_subscribe()->mutable_offer_constraints()->mutable_role_constraints())["*"];
+  auto* constraint = groups.add_groups()->add_attribute_constraints();
+  constraint->mutable_selector()->set_attribute_name("rack");
+  if (predicateJsonField == "text_equals") constraint->mutable_predicate()->mutable_text_equals()->set_value(value);
+  if (predicateJsonField == "text_matches") constraint->mutable_predicate()->mutable_text_matches()->set_regex(value);
+  return call;
+}
+
+TEST(AllocationPolicy, OfferConstraintsAndPerFrameworkMinimumsFromSubscribe) {
+  LocalCluster cluster(ClusterOptions().withAgentFlag("--attributes=rack:r1"));
+  SchedulerSession elsewhere(cluster.master());
+  ASSERT_EQ(elsewhere.subscribe(subscribeWithRackConstraint("elsewhere", "text_equals", "r2")), 200u);
+  SchedulerSession here(cluster.master());
+  ASSERT_EQ(here.subscribe(subscribeWithRackConstraint("here", "text_matches", "r[0-9]")), 200u);
+  auto offers = here.waitForType(Event::OFFERS, 10s);
+  ASSERT_TRUE(offers) << "the agent on rack r1 matches r[0-9]";
+  EXPECT_FALSE(elsewhere.waitForType(Event::OFFERS, 2s)) << "no agent on rack r2";
+
+  SchedulerSession badRegex(cluster.master());
+  EXPECT_EQ(badRegex.subscribe(subscribeWithRackConstraint("bad", "text_matches", "r[")), 400u);
+
+  // `here` gives the agent back for an hour: the only other candidates are
+  // `elsewhere` (constrained out) and `picky`, whose per-role minimum is
+  // larger than the agent (2 cpus): nobody gets an offer.
+  for (const v1::Offer& offer : offers->offers().offers()) ASSERT_TRUE(here.call(declineCall(offer, 3600)).isOk());
+  Call picky = subscribeCall("picky");
+  auto& filters = (*picky.mutable_subscribe()->mutable_framework_info()->mutable_offer_filters())["*"];
+  (*filters.mutable_min_allocatable_resources()->add_quantities()->mutable_quantities())["cpus"].set_value(64);
+  SchedulerSession pickySession(cluster.master());
+  ASSERT_EQ(pickySession.subscribe(picky), 200u);
+  EXPECT_FALSE(pickySession.waitForType(Event::OFFERS, 2s)) << "offers below the framework's minimum are not made";
+
+  auto metrics = getJson(cluster.master(), "/metrics/snapshot");
+  EXPECT_GT(metrics["allocator/mesos/allocation_runs"].get<double>(), 0);
+  EXPECT_TRUE(metrics.contains("allocator/mesos/allocation_run_ms"));
+}
+
 }  // namespace
 }  // namespace mezzo::testing
