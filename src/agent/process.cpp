@@ -158,6 +158,12 @@ int signalSession(pid_t sid, int signal) {
   return count;
 }
 
+std::vector<pid_t> sessionProcesses(pid_t sid) {
+  std::vector<pid_t> pids;
+  if (sid > 1) forEachProcessInSession(sid, [&](pid_t pid) { pids.push_back(pid); });
+  return pids;
+}
+
 bool sessionAlive(pid_t sid) {
   bool alive = false;
   forEachProcessInSession(sid, [&](pid_t) { alive = true; });

@@ -47,6 +47,9 @@ std::vector<std::string> mergedEnvironment(const std::map<std::string, std::stri
 // process group `sid`. Returns how many processes were signalled.
 int signalSession(pid_t sid, int signal);
 
+// Processes of session `sid` (zombies excluded).
+std::vector<pid_t> sessionProcesses(pid_t sid);
+
 // True if any process still belongs to session `sid` (zombies excluded).
 bool sessionAlive(pid_t sid);
 

@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <deque>
@@ -21,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/isolation.hpp"
 #include "mezzo/common/clock.hpp"
 #include "mezzo/common/codec.hpp"
 #include "mezzo/common/ids.hpp"
@@ -45,6 +47,7 @@ struct ExecutorRecord {
     kReregistrationTimeout,  // recovered but did not re-subscribe in time
     kRecoveryCleanup,        // killed by --recover=cleanup
     kHostRebooted,           // recorded before a reboot: nothing of it survived
+    kMemoryLimit,            // the kernel OOM-killed a process of the container
   };
 
   v1::ExecutorInfo info;          // framework_id set
@@ -56,6 +59,9 @@ struct ExecutorRecord {
   State state = State::kLaunching;
   EndReason endReason = EndReason::kNone;
   TimePoint launchedAt{};
+  ContainerLimits limits;  // what the container may use (executor + live tasks)
+  // Readable on an OOM event of the container's memory cgroup (cgroups/mem).
+  std::unique_ptr<boost::asio::posix::stream_descriptor> oomWatch;
 
   // The executor's event stream (null while disconnected).
   std::shared_ptr<net::StreamWriter> stream;
