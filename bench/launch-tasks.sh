@@ -58,7 +58,8 @@ done
 echo "B4: $TASKS tasks of '$COMMAND', isolation $ISOLATION, $RUNS runs"
 MEZZO_TIMES=()
 for run in $(seq "$RUNS"); do
-  line=$("$BIN/mezzo-launch-tasks-bench" --master 127.0.0.1:"$MASTER_PORT" --tasks "$TASKS" --command "$COMMAND")
+  line=$("$BIN/mezzo-launch-tasks-bench" --master 127.0.0.1:"$MASTER_PORT" --tasks "$TASKS" --command "$COMMAND" |
+    grep '^tasks=')
   echo "  mezzo run $run: $line"
   MEZZO_TIMES+=("$(sed -E 's/.*wall_s=([0-9.]+).*/\1/' <<<"$line")")
 done
@@ -70,6 +71,8 @@ for run in $(seq "$RUNS"); do
   BARE_TIMES+=("$(echo "$end - $start" | bc -l)")
   echo "  bare  run $run: wall_s=${BARE_TIMES[-1]}"
 done
+cpu() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }
+echo "cpu seconds used by the daemons over all runs: master $(cpu "${PIDS[0]}"), agent $(cpu "${PIDS[1]}")"
 MEZZO=$(printf '%s\n' "${MEZZO_TIMES[@]}" | median)
 BARE=$(printf '%s\n' "${BARE_TIMES[@]}" | median)
 printf 'median: mezzo %.3f s, bare xargs -P 2 %.3f s, ratio %.2fx\n' "$MEZZO" "$BARE" "$(echo "$MEZZO / $BARE" | bc -l)"
