@@ -113,7 +113,10 @@ ResourceStatistics Containerizer::usage(const std::string& container, pid_t sess
 }
 
 Status Containerizer::destroy(const std::string& container, pid_t sessionLeader) {
-  if (sessionLeader > 1) signalSession(sessionLeader, SIGKILL);
+  // The linux launcher finds every process in the freezer cgroup (even those
+  // that left the session); the posix launcher scans /proc for the session.
+  const bool byCgroup = cgroups_ && cgroups_->has("freezer") && !container.empty() && cgroups_->exists(container);
+  if (!byCgroup && sessionLeader > 1) signalSession(sessionLeader, SIGKILL);
   if (!cgroups_ || container.empty()) return Status::ok();
   return cgroups_->destroy(container);
 }
