@@ -121,6 +121,12 @@ Status Containerizer::destroy(const std::string& container, pid_t sessionLeader)
   return cgroups_->destroy(container);
 }
 
+bool Containerizer::killSessions(const std::set<pid_t>& sessionLeaders) {
+  if (cgroups_ && cgroups_->has("freezer")) return false;
+  signalSessions(sessionLeaders, SIGKILL);
+  return true;
+}
+
 size_t Containerizer::cleanupOrphans(const std::set<std::string>& live) {
   if (!cgroups_) return 0;
   size_t destroyed = 0;

@@ -52,7 +52,11 @@ class Containerizer {
   ResourceStatistics usage(const std::string& container, pid_t sessionLeader, const ContainerLimits& limits) const;
 
   // Kills every process of the container and removes its cgroups.
+  // `sessionLeader` <= 0: the session needs no signalling.
   Status destroy(const std::string& container, pid_t sessionLeader);
+  // The posix launcher's part of destroy() for several ended executors at
+  // once (one pass over /proc); false (nothing done) with the linux launcher.
+  bool killSessions(const std::set<pid_t>& sessionLeaders);
 
   // After an agent restart: destroys the cgroups under our root that are
   // not in `live` (orphans). Returns how many were destroyed.

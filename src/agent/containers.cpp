@@ -45,9 +45,18 @@ ContainerLimits AgentDaemon::containerLimitsOf(const FrameworkRecord& framework,
   const ExecutorId executorId(executor.info.executor_id().value());
   auto sum = Resources::fromProto(executor.info.resources());
   Resources total = sum ? std::move(*sum) : Resources();
-  for (const auto& [taskId, task] : framework.tasks) {
-    if (executorOf(task) != executorId || isTerminalTaskState(task.state())) continue;
+  auto add = [&](const v1::Task& task) {
+    if (isTerminalTaskState(task.state())) return;
     if (auto resources = Resources::fromProto(task.resources())) total += *resources;
+  };
+  if (executor.commandExecutor) {
+    // Its one task has the executor's id: no scan over the framework's tasks.
+    auto it = framework.tasks.find(TaskId(executorId.value()));
+    if (it != framework.tasks.end()) add(it->second);
+  } else {
+    for (const auto& [taskId, task] : framework.tasks) {
+      if (executorOf(task) == executorId) add(task);
+    }
   }
   return containerLimits(total, executor.commandExecutor);
 }
@@ -59,6 +68,7 @@ Result<pid_t> AgentDaemon::launchContainer(const FrameworkRecord& framework, Exe
 }
 
 void AgentDaemon::updateContainerLimits(FrameworkRecord& framework, ExecutorRecord& executor) {
+  if (executor.commandExecutor) return;  // its one task was counted at launch
   ContainerLimits limits = containerLimitsOf(framework, executor);
   if (limits.cpus == executor.limits.cpus && limits.memoryBytes == executor.limits.memoryBytes) return;
   executor.limits = limits;
@@ -124,7 +134,8 @@ void AgentDaemon::destroyContainer(ExecutorRecord& executor, bool signalProcesse
     executor.oomWatch->close();
     executor.oomWatch.reset();
   }
-  Status status = containerizer_->destroy(executor.containerId, signalProcesses ? executor.pid : -1);
+  const bool signal = signalProcesses && !executor.sessionKilled;
+  Status status = containerizer_->destroy(executor.containerId, signal ? executor.pid : -1);
   if (!status) spdlog::warn("Cannot destroy container {}: {}", executor.containerId, status.message());
 }
 

@@ -221,14 +221,22 @@ void AgentDaemon::watchChildren() {
     if (ec) return;
     int status = 0;
     pid_t pid = 0;
+    std::vector<std::pair<pid_t, int>> exited;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-      auto child = children_.find(pid);
-      if (child == children_.end()) continue;
-      ExecutorKey key = child->second;
-      children_.erase(child);
+      if (children_.contains(pid)) exited.emplace_back(pid, status);
+    }
+    // Executors end in bursts: one pass over /proc for all their sessions.
+    std::set<pid_t> sessions;
+    for (const auto& [leader, ignored] : exited) sessions.insert(leader);
+    const bool sessionsKilled = containerizer_->killSessions(sessions);
+    for (const auto& [leader, waitStatus] : exited) {
+      ExecutorKey key = children_.at(leader);
+      children_.erase(leader);
       FrameworkRecord* fw = framework(key.first);
       ExecutorRecord* executor = fw != nullptr ? fw->executor(key.second) : nullptr;
-      if (executor != nullptr && executor->pid == pid) executorExited(*fw, *executor, status);
+      if (executor == nullptr || executor->pid != leader) continue;
+      executor->sessionKilled = sessionsKilled;
+      executorExited(*fw, *executor, waitStatus);
     }
     watchChildren();
   });

@@ -71,6 +71,7 @@ struct ExecutorRecord {
   std::set<TaskId> launchedTasks;         // sent in LAUNCH (or reported by the executor)
   std::map<TaskId, v1::KillPolicy> pendingKills;  // KILLs to deliver on the next SUBSCRIBE
   std::unique_ptr<boost::asio::steady_timer> timer;  // registration timeout / shutdown escalation
+  bool sessionKilled = false;   // its session's leftovers were killed when it was reaped
   bool killSent = false;        // SIGTERM already sent during shutdown
   bool subscribedOnce = false;  // calls other than SUBSCRIBE are allowed
 
