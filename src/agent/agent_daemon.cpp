@@ -56,9 +56,12 @@ Status AgentDaemon::start() {
     spdlog::warn("Executor binary {} is not executable; command tasks will fail", flags_.executorPath);
   }
 
+  Status isolation = startContainerizer();
+  if (!isolation) return isolation;
   checkpointer_ = Checkpointer(flags_.workDir);
   Status recovered = recover();
   if (!recovered) return Status::ioError("Recovery from " + checkpointer_.metaDir() + " failed: " + recovered.message());
+  recoverContainers();
   watchChildren();  // before any child exists, so no exit is missed
   auto port = server_.listen(flags_.ip, flags_.port);
   if (!port) return port.status();
@@ -94,7 +97,7 @@ void AgentDaemon::stop() {
     for (auto& [executorId, executor] : framework->executors) {
       if (executor->pid > 0) {
         spdlog::info("Destroying executor {} of framework {}", executorId.value(), frameworkId.value());
-        signalSession(executor->pid, SIGKILL);
+        destroyContainer(*executor, true);
       }
     }
   }
@@ -127,6 +130,8 @@ void AgentDaemon::route(net::Request&& request, net::Responder responder) {
                           {"build_date", __DATE__}, {"build_time", 0}, {"build_user", ""},
                           {"git_sha", ""}, {"git_branch", ""}, {"git_tag", ""}}
                .dump();
+  } else if (path == "/monitor/statistics") {
+    body = renderStatistics().dump();
   } else if (path == "/files/read") {
     return serveFilesRead(request, responder);
   } else if (path == "/files/download") {

@@ -10,7 +10,8 @@
 // status update delivery), master_events.cpp (RUN_TASK, KILL_TASK, ...),
 // executors.cpp (launch, reaping, shutdown, agent-generated updates),
 // executor_api.cpp (POST /api/v1/executor), agent_http.cpp (/state, /files),
-// recovery.cpp (re-attaching to what a previous run checkpointed).
+// recovery.cpp (re-attaching to what a previous run checkpointed),
+// containers.cpp (isolation, limits, OOM, /monitor/statistics).
 //
 // Thread-safety: everything runs on the one io_context thread passed in.
 #pragma once
@@ -27,6 +28,7 @@
 
 #include "agent/agent_flags.hpp"
 #include "agent/checkpoint.hpp"
+#include "agent/containerizer.hpp"
 #include "agent/records.hpp"
 #include "agent/status_update_manager.hpp"
 #include "ha/leader.hpp"
@@ -124,11 +126,29 @@ class AgentDaemon {
   void watchRecoveredExecutors();
   void checkpointOrLog(const Status& status) const;
 
+  // ------------------------------------------------------ containers.cpp
+  Status startContainerizer();
+  // Executor resources plus those of its live tasks.
+  ContainerLimits containerLimitsOf(const FrameworkRecord& framework, const ExecutorRecord& executor) const;
+  Result<pid_t> launchContainer(const FrameworkRecord& framework, ExecutorRecord& executor, SpawnOptions spawn);
+  void updateContainerLimits(FrameworkRecord& framework, ExecutorRecord& executor);
+  // Arms the OOM event watch of the executor's container (cgroups/mem).
+  void watchContainerMemory(const ExecutorKey& key, ExecutorRecord& executor);
+  void awaitOomEvent(const ExecutorKey& key, ExecutorRecord& executor);
+  // If the kernel OOM-killed in the container: fails its live tasks with
+  // REASON_CONTAINER_LIMITATION_MEMORY and destroys it. True if so.
+  bool enforceMemoryLimit(FrameworkRecord& framework, ExecutorRecord& executor);
+  void destroyContainer(ExecutorRecord& executor, bool signalProcesses);
+  // After recover(): re-arms watches of live containers, destroys orphans.
+  void recoverContainers();
+  nlohmann::json renderStatistics() const;
+
   // --------------------------------------------------- executor_api.cpp
   void handleExecutorApi(net::Request&& request, net::Responder responder);
   void executorSubscribe(FrameworkRecord& framework, ExecutorRecord& executor, const v1::executor::Call& call,
                          MediaType mediaType, net::Responder& responder);
   Status executorUpdate(FrameworkRecord& framework, ExecutorRecord& executor, v1::TaskStatus status);
+  void acknowledgeToExecutor(ExecutorRecord& executor, const v1::TaskStatus& status);
 
   // ----------------------------------------------------- agent_http.cpp
   void route(net::Request&& request, net::Responder responder);
@@ -173,6 +193,7 @@ class AgentDaemon {
   uint64_t callGeneration_ = 0;
 
   StatusUpdateManager statusUpdates_;
+  std::unique_ptr<Containerizer> containerizer_;
   Checkpointer checkpointer_;
   boost::asio::steady_timer recoveredTimer_;
   std::map<FrameworkId, std::unique_ptr<FrameworkRecord>> frameworks_;

@@ -44,6 +44,13 @@ struct AgentFlags {
   Duration executorShutdownGracePeriod = std::chrono::seconds(5);
   Duration executorReregistrationTimeout = std::chrono::seconds(2);
   RecoverMode recover = RecoverMode::kReconnect;
+  // Isolation (see isolation.hpp and docs/agent.md).
+  std::string isolation = "posix/cpu,posix/mem";
+  std::string launcher;  // linux | posix | empty = linux with cgroups isolators, else posix
+  std::string cgroupsRoot = "mezzo";
+  bool cgroupsEnableCfs = true;
+  uint64_t cgroupsPidsMax = 4096;
+  std::string launchHelperPath;  // defaults to mezzo-launch beside the agent binary
   Duration registrationBackoffMin = std::chrono::seconds(1);
   Duration registrationBackoffMax = std::chrono::seconds(30);
   // Every flag as given, for /flags.

@@ -5,6 +5,8 @@
 // executors 400.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "agent/agent_daemon.hpp"
 #include "mezzo/net/api_request.hpp"
 
@@ -149,6 +151,18 @@ Status AgentDaemon::executorUpdate(FrameworkRecord& framework, ExecutorRecord& e
   if (task == nullptr || executorOf(*task).value() != executorId) {
     return Status::invalidArgument("Task '" + taskId.value() + "' is not known to executor '" + executorId + "'");
   }
+  // A task killed by the kernel at its container's memory limit fails with
+  // that reason, whatever the executor saw (a SIGKILL); and nothing follows
+  // a terminal update. Either way the executor is told the update is safe.
+  if (isTerminalTaskState(status.state())) enforceMemoryLimit(framework, executor);
+  const bool known = std::any_of(task->statuses().begin(), task->statuses().end(),
+                                 [&](const v1::TaskStatus& seen) { return seen.uuid() == status.uuid(); });
+  if (isTerminalTaskState(task->state()) && !known) {
+    spdlog::info("Dropping {} of task {}: the task is already {}", v1::TaskState_Name(status.state()),
+                 taskId.value(), v1::TaskState_Name(task->state()));
+    acknowledgeToExecutor(executor, status);
+    return Status::ok();
+  }
   status.mutable_agent_id()->set_value(agentId_);
   if (!status.has_source()) status.set_source(v1::TaskStatus::SOURCE_EXECUTOR);
   if (!status.has_timestamp()) status.set_timestamp(toEpochSeconds(clock_.now()));
@@ -158,13 +172,17 @@ Status AgentDaemon::executorUpdate(FrameworkRecord& framework, ExecutorRecord& e
     spdlog::info("Task {} of framework {} is {} (update {})", taskId.value(), framework.id.value(),
                  v1::TaskState_Name(status.state()), uuidBytesToString(status.uuid()));
   }
-  // The agent has the update now (duplicates too): the executor may forget it.
+  acknowledgeToExecutor(executor, status);
+  return Status::ok();
+}
+
+// The agent has the update now (duplicates too): the executor may forget it.
+void AgentDaemon::acknowledgeToExecutor(ExecutorRecord& executor, const v1::TaskStatus& status) {
   Event ack;
   ack.set_type(Event::ACKNOWLEDGED);
   *ack.mutable_acknowledged()->mutable_task_id() = status.task_id();
   ack.mutable_acknowledged()->set_uuid(status.uuid());
   sendToExecutor(executor, ack);
-  return Status::ok();
 }
 
 }  // namespace mezzo::agent

@@ -119,10 +119,11 @@ Result<ExecutorRecord*> AgentDaemon::launchExecutor(FrameworkRecord& framework, 
   spawn.stdoutPath = record->directory + "/stdout";
   spawn.stderrPath = record->directory + "/stderr";
   spawn.grouping = SpawnOptions::Grouping::kNewSession;
-  auto pid = spawnProcess(spawn);
+  auto pid = launchContainer(framework, *record, std::move(spawn));
   if (!pid) return pid.status();
 
   ExecutorKey key{framework.id, ExecutorId(info.executor_id().value())};
+  watchContainerMemory(key, *record);
   record->pid = *pid;
   record->launchedAt = clock_.now();
   record->timer = std::make_unique<boost::asio::steady_timer>(io_);
@@ -144,6 +145,7 @@ Result<ExecutorRecord*> AgentDaemon::launchExecutor(FrameworkRecord& framework, 
 }
 
 void AgentDaemon::deliverTask(FrameworkRecord& framework, ExecutorRecord& executor, const v1::TaskInfo& task) {
+  updateContainerLimits(framework, executor);  // grows with each task of a custom executor
   if (!executor.subscribed()) {
     executor.queuedTasks.push_back(task);
     return;
@@ -219,14 +221,22 @@ void AgentDaemon::watchChildren() {
     if (ec) return;
     int status = 0;
     pid_t pid = 0;
+    std::vector<std::pair<pid_t, int>> exited;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-      auto child = children_.find(pid);
-      if (child == children_.end()) continue;
-      ExecutorKey key = child->second;
-      children_.erase(child);
+      if (children_.contains(pid)) exited.emplace_back(pid, status);
+    }
+    // Executors end in bursts: one pass over /proc for all their sessions.
+    std::set<pid_t> sessions;
+    for (const auto& [leader, ignored] : exited) sessions.insert(leader);
+    const bool sessionsKilled = containerizer_->killSessions(sessions);
+    for (const auto& [leader, waitStatus] : exited) {
+      ExecutorKey key = children_.at(leader);
+      children_.erase(leader);
       FrameworkRecord* fw = framework(key.first);
       ExecutorRecord* executor = fw != nullptr ? fw->executor(key.second) : nullptr;
-      if (executor != nullptr && executor->pid == pid) executorExited(*fw, *executor, status);
+      if (executor == nullptr || executor->pid != leader) continue;
+      executor->sessionKilled = sessionsKilled;
+      executorExited(*fw, *executor, waitStatus);
     }
     watchChildren();
   });
@@ -237,8 +247,10 @@ void AgentDaemon::executorExited(FrameworkRecord& framework, ExecutorRecord& exe
   const std::string how = waitStatus ? describeWaitStatus(*waitStatus) : std::string("exited while the agent was down");
   const ExecutorId executorId(executor.info.executor_id().value());
   spdlog::info("Executor {} of framework {} {}", executorId.value(), framework.id.value(), how);
+  // An OOM kill may be why it ended (or may have hit a task it had not reported yet).
+  if (executor.endReason != ExecutorRecord::EndReason::kHostRebooted) enforceMemoryLimit(framework, executor);
   // Destroy the rest of the container: processes the executor left behind.
-  if (executor.endReason != ExecutorRecord::EndReason::kHostRebooted) signalSession(executor.pid, SIGKILL);
+  destroyContainer(executor, executor.endReason != ExecutorRecord::EndReason::kHostRebooted);
   executor.pid = -1;
   if (executor.timer) executor.timer->cancel();
   if (executor.stream) executor.stream->close();
@@ -297,6 +309,8 @@ AgentDaemon::OrphanStatus AgentDaemon::orphanedTaskStatus(const ExecutorRecord& 
       return {v1::TASK_LOST, Reason::REASON_AGENT_RESTARTED, "Executor was killed by the agent's recovery (cleanup)"};
     case ExecutorRecord::EndReason::kHostRebooted:
       return {v1::TASK_LOST, Reason::REASON_AGENT_RESTARTED, "The agent's host rebooted"};
+    case ExecutorRecord::EndReason::kMemoryLimit:
+      return {v1::TASK_FAILED, Reason::REASON_CONTAINER_LIMITATION_MEMORY, "Memory limit exceeded; executor " + how};
     default:
       return {v1::TASK_FAILED, Reason::REASON_EXECUTOR_TERMINATED, "Executor " + how};
   }

@@ -89,8 +89,10 @@ pid_t sessionOf(const std::string& statLine, char* state) {
   return static_cast<pid_t>(session);
 }
 
+// Calls visit(pid, session) for every live (non-zombie) process, reading
+// /proc once.
 template <typename Visit>
-void forEachProcessInSession(pid_t sid, Visit visit) {
+void forEachProcess(Visit visit) {
   std::unique_ptr<DIR, int (*)(DIR*)> proc(opendir("/proc"), closedir);
   if (!proc) return;
   while (dirent* entry = readdir(proc.get())) {
@@ -101,8 +103,16 @@ void forEachProcessInSession(pid_t sid, Visit visit) {
     std::string line;
     if (!std::getline(stat, line)) continue;
     char state = 0;
-    if (sessionOf(line, &state) == sid && state != 'Z') visit(static_cast<pid_t>(pid));
+    pid_t session = sessionOf(line, &state);
+    if (state != 'Z') visit(static_cast<pid_t>(pid), session);
   }
+}
+
+template <typename Visit>
+void forEachProcessInSession(pid_t sid, Visit visit) {
+  forEachProcess([&](pid_t pid, pid_t session) {
+    if (session == sid) visit(pid);
+  });
 }
 
 }  // namespace
@@ -155,6 +165,24 @@ int signalSession(pid_t sid, int signal) {
     if (kill(pid, signal) == 0) ++count;
   });
   killpg(sid, signal);
+  return count;
+}
+
+std::vector<pid_t> sessionProcesses(pid_t sid) {
+  std::vector<pid_t> pids;
+  if (sid > 1) forEachProcessInSession(sid, [&](pid_t pid) { pids.push_back(pid); });
+  return pids;
+}
+
+int signalSessions(const std::set<pid_t>& sids, int signal) {
+  int count = 0;
+  if (sids.empty()) return count;
+  forEachProcess([&](pid_t pid, pid_t session) {
+    if (session > 1 && sids.contains(session) && kill(pid, signal) == 0) ++count;
+  });
+  for (pid_t sid : sids) {
+    if (sid > 1) killpg(sid, signal);
+  }
   return count;
 }
 

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,13 @@ std::vector<std::string> mergedEnvironment(const std::map<std::string, std::stri
 // this reaches process groups the session leader created) and to the
 // process group `sid`. Returns how many processes were signalled.
 int signalSession(pid_t sid, int signal);
+
+// signalSession for several sessions with one pass over /proc (the agent
+// reaps executors in bursts; a pass per executor would be quadratic).
+int signalSessions(const std::set<pid_t>& sids, int signal);
+
+// Processes of session `sid` (zombies excluded).
+std::vector<pid_t> sessionProcesses(pid_t sid);
 
 // True if any process still belongs to session `sid` (zombies excluded).
 bool sessionAlive(pid_t sid);

@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <deque>
@@ -21,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/isolation.hpp"
 #include "mezzo/common/clock.hpp"
 #include "mezzo/common/codec.hpp"
 #include "mezzo/common/ids.hpp"
@@ -45,6 +47,7 @@ struct ExecutorRecord {
     kReregistrationTimeout,  // recovered but did not re-subscribe in time
     kRecoveryCleanup,        // killed by --recover=cleanup
     kHostRebooted,           // recorded before a reboot: nothing of it survived
+    kMemoryLimit,            // the kernel OOM-killed a process of the container
   };
 
   v1::ExecutorInfo info;          // framework_id set
@@ -56,6 +59,9 @@ struct ExecutorRecord {
   State state = State::kLaunching;
   EndReason endReason = EndReason::kNone;
   TimePoint launchedAt{};
+  ContainerLimits limits;  // what the container may use (executor + live tasks)
+  // Readable on an OOM event of the container's memory cgroup (cgroups/mem).
+  std::unique_ptr<boost::asio::posix::stream_descriptor> oomWatch;
 
   // The executor's event stream (null while disconnected).
   std::shared_ptr<net::StreamWriter> stream;
@@ -65,6 +71,7 @@ struct ExecutorRecord {
   std::set<TaskId> launchedTasks;         // sent in LAUNCH (or reported by the executor)
   std::map<TaskId, v1::KillPolicy> pendingKills;  // KILLs to deliver on the next SUBSCRIBE
   std::unique_ptr<boost::asio::steady_timer> timer;  // registration timeout / shutdown escalation
+  bool sessionKilled = false;   // its session's leftovers were killed when it was reaped
   bool killSent = false;        // SIGTERM already sent during shutdown
   bool subscribedOnce = false;  // calls other than SUBSCRIBE are allowed
 

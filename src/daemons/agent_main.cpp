@@ -47,6 +47,21 @@ int main(int argc, char** argv) {
   app.add_option("--registration_backoff_factor", registrationBackoff,
                  "First delay before retrying registration (doubles up to 30secs)")
       ->capture_default_str();
+  app.add_option("--isolation", flags.isolation,
+                 "Comma list of isolators: cgroups/cpu, cgroups/mem, cgroups/pids (or cgroups/all), posix/rlimits, "
+                 "posix/cpu, posix/mem")
+      ->capture_default_str();
+  app.add_option("--launcher", flags.launcher,
+                 "'linux' (containers tracked by cgroups) or 'posix' (by sessions); default linux with cgroups "
+                 "isolators");
+  app.add_option("--cgroups_root", flags.cgroupsRoot, "Our subtree in every cgroup hierarchy")->capture_default_str();
+  app.add_option("--cgroups_enable_cfs", flags.cgroupsEnableCfs,
+                 "Cap cpu with a CFS quota (cpus x period) besides cpu.shares")
+      ->capture_default_str();
+  app.add_option("--cgroups_pids_max", flags.cgroupsPidsMax, "pids.max of each container (cgroups/pids)")
+      ->capture_default_str();
+  app.add_option("--launcher_helper", flags.launchHelperPath,
+                 "The mezzo-launch helper (default: beside the agent)");
   app.add_option("--log_level", logLevel, "trace, debug, info, warn, error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 

@@ -145,6 +145,10 @@ void CommandExecutor::sendNextCall() {
     }
     calls_.pop_front();
     callInFlight_ = false;
+    if (exitAfterCall_) {
+      spdlog::warn("The terminal update was not acknowledged in time; exiting after the agent answered");
+      return exit(0);
+    }
     sendNextCall();
   });
 }

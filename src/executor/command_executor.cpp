@@ -198,6 +198,13 @@ void CommandExecutor::sendStatus(const v1::TaskID& taskId, v1::TaskState state, 
     exitTimer_.expires_after(kTerminalAckWait);
     exitTimer_.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
+      if (callInFlight_) {
+        // The agent may not have read the update yet (a busy agent): leaving
+        // now would let it see the exit first and fail the task. The call
+        // ends with the agent's answer or its own timeout.
+        exitAfterCall_ = true;
+        return;
+      }
       spdlog::warn("The terminal update was not acknowledged in time; exiting anyway");
       exit(0);
     });

@@ -103,6 +103,7 @@ class CommandExecutor {
   bool killing_ = false;
   bool shuttingDown_ = false;
   bool terminalSent_ = false;
+  bool exitAfterCall_ = false;  // the terminal ack wait is over; exit once the call in flight ends
   std::vector<v1::executor::Call::Update> unacknowledged_;
   boost::asio::steady_timer killTimer_;
   boost::asio::steady_timer exitTimer_;

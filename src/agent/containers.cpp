@@ -1,0 +1,173 @@
+// The agent's side of containers: setting up isolation at start-up,
+// launching an executor in its container, keeping the container's limits in
+// step with its tasks, noticing the kernel's OOM kills (reported as
+// TASK_FAILED / REASON_CONTAINER_LIMITATION_MEMORY), destroying containers,
+// re-finding them after a restart, and /monitor/statistics.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/read.hpp>
+
+#include "agent/agent_daemon.hpp"
+#include "agent/containerizer.hpp"
+#include "mezzo/common/resources.hpp"
+
+namespace mezzo::agent {
+
+namespace {
+
+constexpr uint64_t kMiB = 1024 * 1024;
+
+std::string mebibytes(uint64_t bytes) { return std::to_string(bytes / kMiB) + " MB"; }
+
+}  // namespace
+
+Status AgentDaemon::startContainerizer() {
+  auto isolators = parseIsolation(flags_.isolation);
+  if (!isolators) return Status::invalidArgument("Invalid --isolation: " + isolators.error());
+  auto launcher = parseLauncher(flags_.launcher, *isolators);
+  if (!launcher) return Status::invalidArgument("Invalid --launcher: " + launcher.error());
+  IsolationOptions options;
+  options.isolators = std::move(*isolators);
+  options.launcher = *launcher;
+  options.cgroupsRoot = flags_.cgroupsRoot;
+  options.enableCfs = flags_.cgroupsEnableCfs;
+  options.pidsMax = flags_.cgroupsPidsMax;
+  options.launchHelperPath =
+      flags_.launchHelperPath.empty() ? selfExecutableDir() + "/mezzo-launch" : flags_.launchHelperPath;
+  auto containerizer = Containerizer::create(std::move(options));
+  if (!containerizer) return containerizer.status();
+  containerizer_ = std::make_unique<Containerizer>(std::move(*containerizer));
+  spdlog::info("Containers: {}", containerizer_->describe());
+  return Status::ok();
+}
+
+ContainerLimits AgentDaemon::containerLimitsOf(const FrameworkRecord& framework, const ExecutorRecord& executor) const {
+  const ExecutorId executorId(executor.info.executor_id().value());
+  auto sum = Resources::fromProto(executor.info.resources());
+  Resources total = sum ? std::move(*sum) : Resources();
+  auto add = [&](const v1::Task& task) {
+    if (isTerminalTaskState(task.state())) return;
+    if (auto resources = Resources::fromProto(task.resources())) total += *resources;
+  };
+  if (executor.commandExecutor) {
+    // Its one task has the executor's id: no scan over the framework's tasks.
+    auto it = framework.tasks.find(TaskId(executorId.value()));
+    if (it != framework.tasks.end()) add(it->second);
+  } else {
+    for (const auto& [taskId, task] : framework.tasks) {
+      if (executorOf(task) == executorId) add(task);
+    }
+  }
+  return containerLimits(total, executor.commandExecutor);
+}
+
+Result<pid_t> AgentDaemon::launchContainer(const FrameworkRecord& framework, ExecutorRecord& executor,
+                                           SpawnOptions spawn) {
+  executor.limits = containerLimitsOf(framework, executor);
+  return containerizer_->launch(executor.containerId, executor.limits, std::move(spawn));
+}
+
+void AgentDaemon::updateContainerLimits(FrameworkRecord& framework, ExecutorRecord& executor) {
+  if (executor.commandExecutor) return;  // its one task was counted at launch
+  ContainerLimits limits = containerLimitsOf(framework, executor);
+  if (limits.cpus == executor.limits.cpus && limits.memoryBytes == executor.limits.memoryBytes) return;
+  executor.limits = limits;
+  Status status = containerizer_->update(executor.containerId, limits);
+  if (!status) spdlog::warn("Cannot update the limits of container {}: {}", executor.containerId, status.message());
+}
+
+void AgentDaemon::watchContainerMemory(const ExecutorKey& key, ExecutorRecord& executor) {
+  auto fd = containerizer_->oomEventFd(executor.containerId);
+  if (!fd) {
+    if (containerizer_->options().has(Isolator::kCgroupsMem)) {
+      spdlog::warn("Cannot watch OOM events of container {}: {}", executor.containerId, fd.error());
+    }
+    return;
+  }
+  executor.oomWatch = std::make_unique<boost::asio::posix::stream_descriptor>(io_, *fd);
+  awaitOomEvent(key, executor);
+}
+
+void AgentDaemon::awaitOomEvent(const ExecutorKey& key, ExecutorRecord& executor) {
+  auto counter = std::make_shared<uint64_t>(0);
+  boost::asio::async_read(*executor.oomWatch, boost::asio::buffer(counter.get(), sizeof(uint64_t)),
+                          [this, key, counter](boost::system::error_code ec, size_t) {
+                            if (ec) return;  // closed: the container is gone
+                            FrameworkRecord* fw = framework(key.first);
+                            ExecutorRecord* executor = fw != nullptr ? fw->executor(key.second) : nullptr;
+                            if (executor == nullptr || !executor->oomWatch) return;
+                            // Also signalled when the cgroup is removed: look before acting.
+                            if (!enforceMemoryLimit(*fw, *executor)) awaitOomEvent(key, *executor);
+                          });
+}
+
+bool AgentDaemon::enforceMemoryLimit(FrameworkRecord& framework, ExecutorRecord& executor) {
+  if (executor.endReason == ExecutorRecord::EndReason::kMemoryLimit) return true;
+  if (executor.containerId.empty() || !containerizer_->memoryLimitReached(executor.containerId)) return false;
+  const ExecutorId executorId(executor.info.executor_id().value());
+  std::string message = "Memory limit exceeded: the kernel killed a process of the container at its limit of " +
+                        mebibytes(executor.limits.memoryBytes);
+  if (executor.commandExecutor) {
+    message += " (" + mebibytes(executor.limits.memoryBytes - kCommandExecutorMemoryBytes) + " for the task + " +
+               mebibytes(kCommandExecutorMemoryBytes) + " for the command executor)";
+  }
+  spdlog::warn("Container {} of executor {} (framework {}) reached its memory limit; destroying it",
+               executor.containerId, executorId.value(), framework.id.value());
+  executor.endReason = ExecutorRecord::EndReason::kMemoryLimit;
+  executor.state = ExecutorRecord::State::kTerminating;
+  if (executor.timer) executor.timer->cancel();
+  // The limitation is the reason of every live task, ahead of whatever the
+  // executor would say about its dying task.
+  std::vector<TaskId> live;
+  for (const auto& [taskId, task] : framework.tasks) {
+    if (executorOf(task) == executorId && !isTerminalTaskState(task.state())) live.push_back(taskId);
+  }
+  for (const TaskId& taskId : live) {
+    generateStatus(framework, taskId, v1::TASK_FAILED, v1::TaskStatus::REASON_CONTAINER_LIMITATION_MEMORY, message);
+  }
+  (void)containerizer_->destroy(executor.containerId, executor.pid);
+  return true;
+}
+
+void AgentDaemon::destroyContainer(ExecutorRecord& executor, bool signalProcesses) {
+  if (executor.oomWatch) {
+    executor.oomWatch->close();
+    executor.oomWatch.reset();
+  }
+  const bool signal = signalProcesses && !executor.sessionKilled;
+  Status status = containerizer_->destroy(executor.containerId, signal ? executor.pid : -1);
+  if (!status) spdlog::warn("Cannot destroy container {}: {}", executor.containerId, status.message());
+}
+
+void AgentDaemon::recoverContainers() {
+  std::set<std::string> live;
+  for (auto& [frameworkId, fw] : frameworks_) {
+    for (auto& [executorId, executor] : fw->executors) {
+      if (executor->pid <= 0 || executor->containerId.empty()) continue;
+      live.insert(executor->containerId);
+      executor->limits = containerLimitsOf(*fw, *executor);
+      if (containerizer_->hasContainer(executor->containerId)) watchContainerMemory({frameworkId, executorId}, *executor);
+    }
+  }
+  size_t orphans = containerizer_->cleanupOrphans(live);
+  if (orphans > 0) spdlog::info("Destroyed {} orphaned containers under --cgroups_root", orphans);
+}
+
+nlohmann::json AgentDaemon::renderStatistics() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [frameworkId, fw] : frameworks_) {
+    for (const auto& [executorId, executor] : fw->executors) {
+      if (executor->pid <= 0) continue;
+      ResourceStatistics stats = containerizer_->usage(executor->containerId, executor->pid, executor->limits);
+      out.push_back({{"executor_id", executorId.value()},
+                     {"executor_name", executor->info.name()},
+                     {"framework_id", frameworkId.value()},
+                     {"source", executor->info.source()},
+                     {"container_id", executor->containerId},
+                     {"statistics", stats.toJson()}});
+    }
+  }
+  return out;
+}
+
+}  // namespace mezzo::agent

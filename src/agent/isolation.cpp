@@ -1,0 +1,81 @@
+#include "agent/isolation.hpp"
+
+#include <cmath>
+#include <sstream>
+
+namespace mezzo::agent {
+
+namespace {
+
+constexpr std::pair<std::string_view, Isolator> kIsolatorNames[] = {
+    {"cgroups/cpu", Isolator::kCgroupsCpu},       {"cgroups/mem", Isolator::kCgroupsMem},
+    {"cgroups/pids", Isolator::kCgroupsPids},     {"posix/rlimits", Isolator::kPosixRlimits},
+    {"posix/cpu", Isolator::kPosixCpu},           {"posix/mem", Isolator::kPosixMem},
+};
+
+std::string_view trimmed(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  return text;
+}
+
+}  // namespace
+
+Result<std::set<Isolator>> parseIsolation(std::string_view text) {
+  std::set<Isolator> isolators;
+  std::istringstream parts{std::string(text)};
+  std::string part;
+  while (std::getline(parts, part, ',')) {
+    std::string_view name = trimmed(part);
+    if (name.empty()) continue;
+    if (name == "cgroups/all") {
+      isolators.insert({Isolator::kCgroupsCpu, Isolator::kCgroupsMem, Isolator::kCgroupsPids});
+      continue;
+    }
+    bool known = false;
+    for (auto [candidate, isolator] : kIsolatorNames) {
+      if (candidate == name) {
+        isolators.insert(isolator);
+        known = true;
+      }
+    }
+    if (!known) {
+      return Status::invalidArgument("Unknown isolator '" + std::string(name) +
+                                     "' (known: cgroups/cpu, cgroups/mem, cgroups/pids, cgroups/all, "
+                                     "posix/rlimits, posix/cpu, posix/mem)");
+    }
+  }
+  return isolators;
+}
+
+Result<LauncherKind> parseLauncher(std::string_view text, const std::set<Isolator>& isolators) {
+  IsolationOptions probe;
+  probe.isolators = isolators;
+  if (text.empty()) return probe.usesCgroups() ? LauncherKind::kLinux : LauncherKind::kPosix;
+  if (text == "linux") return LauncherKind::kLinux;
+  if (text == "posix") {
+    if (probe.usesCgroups()) return Status::invalidArgument("cgroups isolators need --launcher=linux");
+    return LauncherKind::kPosix;
+  }
+  return Status::invalidArgument("Unknown launcher '" + std::string(text) + "' (linux or posix)");
+}
+
+std::string isolatorName(Isolator isolator) {
+  for (auto [name, candidate] : kIsolatorNames) {
+    if (candidate == isolator) return std::string(name);
+  }
+  return "unknown";
+}
+
+ContainerLimits containerLimits(const Resources& resources, bool commandExecutor) {
+  ContainerLimits limits;
+  limits.cpus = resources.cpus();
+  const double mebibytes = resources.mem();
+  if (mebibytes > 0) {
+    limits.memoryBytes = static_cast<uint64_t>(std::llround(mebibytes * 1024 * 1024));
+    if (commandExecutor) limits.memoryBytes += kCommandExecutorMemoryBytes;
+  }
+  return limits;
+}
+
+}  // namespace mezzo::agent

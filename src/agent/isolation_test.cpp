@@ -1,0 +1,93 @@
+#include "agent/isolation.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "agent/launch_helper.hpp"
+#include "agent/resource_statistics.hpp"
+
+namespace mezzo::agent {
+namespace {
+
+TEST(IsolationFlagsTest, ParsesNamesAndCgroupsAll) {
+  auto isolators = parseIsolation("cgroups/cpu, cgroups/mem,posix/rlimits");
+  ASSERT_TRUE(isolators) << isolators.error();
+  EXPECT_EQ(*isolators, (std::set<Isolator>{Isolator::kCgroupsCpu, Isolator::kCgroupsMem, Isolator::kPosixRlimits}));
+  auto all = parseIsolation("cgroups/all");
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 3u);
+  EXPECT_TRUE(parseIsolation("")->empty());
+  auto unknown = parseIsolation("cgroups/cpu,gpu/nvidia");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().find("gpu/nvidia"), std::string::npos);
+}
+
+TEST(IsolationFlagsTest, LauncherDefaultsToLinuxWithCgroups) {
+  EXPECT_EQ(*parseLauncher("", {Isolator::kCgroupsMem}), LauncherKind::kLinux);
+  EXPECT_EQ(*parseLauncher("", {Isolator::kPosixCpu}), LauncherKind::kPosix);
+  EXPECT_EQ(*parseLauncher("linux", {}), LauncherKind::kLinux);
+  EXPECT_FALSE(parseLauncher("posix", {Isolator::kCgroupsCpu}));
+  EXPECT_FALSE(parseLauncher("docker", {}));
+}
+
+TEST(ContainerLimitsTest, CommandExecutorAddsItsMemoryButNoCpu) {
+  auto resources = Resources::parse("cpus:0.5;mem:64;disk:10");
+  ASSERT_TRUE(resources);
+  ContainerLimits custom = containerLimits(*resources, false);
+  EXPECT_DOUBLE_EQ(custom.cpus, 0.5);
+  EXPECT_EQ(custom.memoryBytes, 64ull << 20);
+  ContainerLimits command = containerLimits(*resources, true);
+  EXPECT_DOUBLE_EQ(command.cpus, 0.5);
+  EXPECT_EQ(command.memoryBytes, (64ull << 20) + kCommandExecutorMemoryBytes);
+  EXPECT_EQ(containerLimits(Resources(), true).memoryBytes, 0u);  // no mem: no limit
+}
+
+TEST(LaunchHelperTest, ArgumentsRoundTrip) {
+  launch::Request request;
+  request.cgroupProcsFiles = {"/sys/fs/cgroup/memory/mezzo/c1/cgroup.procs"};
+  request.rlimits = {{"data", 1234}, {"nofile", 64}};
+  request.executable = "/bin/sh";
+  request.argv = {"sh", "-c", "echo --cgroup=x"};
+  std::vector<std::string> arguments = launch::toArguments(request);
+  arguments.insert(arguments.begin(), "mezzo-launch");
+  std::vector<char*> argv;
+  for (std::string& argument : arguments) argv.push_back(argument.data());
+  std::string error;
+  auto parsed = launch::parseArguments(static_cast<int>(argv.size()), argv.data(), &error);
+  ASSERT_TRUE(parsed) << error;
+  EXPECT_EQ(parsed->cgroupProcsFiles, request.cgroupProcsFiles);
+  EXPECT_EQ(parsed->rlimits, request.rlimits);
+  EXPECT_EQ(parsed->executable, "/bin/sh");
+  EXPECT_EQ(parsed->argv, request.argv);
+}
+
+TEST(LaunchHelperTest, RejectsBadArguments) {
+  std::string error;
+  for (std::vector<std::string> arguments : std::vector<std::vector<std::string>>{
+           {"mezzo-launch", "--rlimit=bogus:1", "--", "true"},
+           {"mezzo-launch", "--frobnicate", "--", "true"},
+           {"mezzo-launch", "--cgroup=/x"},
+           {"mezzo-launch", "--"}}) {
+    std::vector<char*> argv;
+    for (std::string& argument : arguments) argv.push_back(argument.data());
+    EXPECT_FALSE(launch::parseArguments(static_cast<int>(argv.size()), argv.data(), &error)) << arguments[1];
+    EXPECT_FALSE(error.empty());
+  }
+}
+
+TEST(ResourceStatisticsTest, MesosFieldNamesAndOwnProcessSample) {
+  ResourceStatistics stats = sampleProcesses({getpid()});
+  EXPECT_EQ(stats.processes, 1u);
+  EXPECT_GT(*stats.memRssBytes, 0u);
+  stats.cpusLimit = 0.5;
+  stats.memLimitBytes = 1024;
+  nlohmann::json json = stats.toJson();
+  EXPECT_EQ(json["cpus_limit"], 0.5);
+  EXPECT_EQ(json["mem_limit_bytes"], 1024);
+  EXPECT_TRUE(json.contains("cpus_user_time_secs"));
+  EXPECT_TRUE(json.contains("mem_rss_bytes"));
+  EXPECT_FALSE(json.contains("cpus_nr_throttled"));  // unknown without cgroups
+}
+
+}  // namespace
+}  // namespace mezzo::agent
