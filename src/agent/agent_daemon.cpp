@@ -90,10 +90,12 @@ Status AgentDaemon::start() {
   return Status::ok();
 }
 
-void AgentDaemon::stop() {
+void AgentDaemon::stop() { stopAndDestroy(ExecutorsToDestroy::kNonCheckpointing); }
+
+void AgentDaemon::stopAndDestroy(ExecutorsToDestroy which) {
   stopping_ = true;
   for (auto& [frameworkId, framework] : frameworks_) {
-    if (framework->info.checkpoint()) continue;
+    if (which == ExecutorsToDestroy::kNonCheckpointing && framework->info.checkpoint()) continue;
     for (auto& [executorId, executor] : framework->executors) {
       if (executor->pid > 0) {
         spdlog::info("Destroying executor {} of framework {}", executorId.value(), frameworkId.value());

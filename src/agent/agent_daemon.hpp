@@ -55,9 +55,15 @@ class AgentDaemon {
 
  private:
   using ExecutorKey = std::pair<FrameworkId, ExecutorId>;
+  enum class ExecutorsToDestroy { kNonCheckpointing, kAll };
+  void stopAndDestroy(ExecutorsToDestroy which);
 
   // ---------------------------------------------------- master_link.cpp
   void onLeaderChanged(const std::optional<v1::MasterInfo>& leader);
+  // The master marked this agent gone (SHUTDOWN event, or REGISTER refused
+  // with 403): kill every executor, forget the agent id (a restarted agent
+  // registers as a new one, as in Mesos) and stop.
+  void shutdownByMaster(const std::string& why);
   void connectToMaster();
   void onMasterData(uint64_t generation, std::string_view data);
   void onMasterClosed(uint64_t generation, const Status& status);

@@ -94,6 +94,8 @@ void AgentDaemon::handleMasterEvent(const internal::AgentEvent& event) {
       return;
     case Event::HEARTBEAT:
       return;
+    case Event::SHUTDOWN:
+      return shutdownByMaster(event.has_shutdown() ? event.shutdown().message() : "no reason given");
     case Event::PING: {
       // The master marks agents that stop answering unreachable.
       internal::AgentCall pong;

@@ -5,6 +5,8 @@
 // status updates from the StatusUpdateManager.
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+
 #include "agent/agent_daemon.hpp"
 #include "mezzo/version.hpp"
 
@@ -36,6 +38,15 @@ void AgentDaemon::onLeaderChanged(const std::optional<v1::MasterInfo>& leader) {
   connectToMaster();
 }
 
+void AgentDaemon::shutdownByMaster(const std::string& why) {
+  if (stopping_) return;
+  spdlog::warn("The master asked this agent to shut down ({}); killing every executor and exiting", why);
+  std::error_code ec;
+  std::filesystem::remove(checkpointer_.metaDir() + "/slaves/latest", ec);
+  if (ec) spdlog::error("Could not forget the agent id: {}", ec.message());
+  stopAndDestroy(ExecutorsToDestroy::kAll);
+}
+
 void AgentDaemon::connectToMaster() {
   if (stopping_ || !leaderKnown_) return;
   const uint64_t generation = ++masterGeneration_;
@@ -55,6 +66,10 @@ void AgentDaemon::connectToMaster() {
   net::HttpStream::Callbacks callbacks;
   callbacks.onResponse = [this, generation](const net::ClientResponse& head) {
     if (generation != masterGeneration_) return;
+    if (head.status == 403) {
+      // Refused for good: this agent id was marked gone.
+      return shutdownByMaster(head.body);
+    }
     if (head.status != 200) {
       spdlog::warn("Master {} refused registration: HTTP {} {}", master_.toString(), head.status, head.body);
       return;

@@ -22,8 +22,9 @@ Result<AgentId> MasterCore::registerAgent(const internal::AgentCall& call, const
   if (reg.agent_info().hostname().empty()) return Status::invalidArgument("Agent hostname must not be empty");
 
   AgentId id = reg.agent_info().has_id() ? AgentId(reg.agent_info().id().value()) : ids_.nextAgentId();
-  if (registry_.gone().contains(id)) {
-    return Status::permissionDenied("Agent " + id.value() + " has been marked gone");
+  if (registry_.gone().contains(id) || markingGone_.contains(id)) {
+    // 403 tells the agent to shut down rather than retry (agent_protocol.proto).
+    return Status::permissionDenied("Agent " + id.value() + " has been marked gone by an operator");
   }
   if (markingUnreachable_.contains(id)) {
     return Status::unavailable("Agent " + id.value() + " is being marked unreachable; retry later");

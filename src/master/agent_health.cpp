@@ -160,37 +160,12 @@ void MasterCore::reportTaskUnreachable(FrameworkRecord& framework, TaskRecord& t
 // The agent is unreachable in the registry: the rest of the master follows.
 void MasterCore::removeUnreachableAgent(const AgentId& id, TimePoint unreachableTime, TimePoint now) {
   recoveredAgents_.erase(id);
-  auto it = agents_.find(id);
-  if (it == agents_.end()) return;  // recovered from the registry: no tasks known here
-  AgentRecord& agent = *it->second;
-  rescindAgentOffers(agent, now);
-  std::vector<std::pair<FrameworkId, TaskId>> tasks(agent.tasks.begin(), agent.tasks.end());
-  for (const auto& [frameworkId, taskId] : tasks) {
-    FrameworkRecord& framework = *frameworks_.at(frameworkId);
-    auto task = framework.tasks.find(taskId);
-    if (task == framework.tasks.end()) continue;
-    task->second.resourcesReleased = true;  // the allocator forgets the whole agent below
-    if (isTerminalState(task->second.task.state())) {
-      completeTask(framework, taskId);  // terminal, only its acknowledgement was missing
-    } else {
-      reportTaskUnreachable(framework, task->second, unreachableTime, now);
-    }
-  }
-  // FAILURE with only an agent id: "agent lost", to every connected framework.
-  for (const auto& [frameworkId, framework] : frameworks_) {
-    if (!framework->connected) continue;
-    v1::scheduler::Event event;
-    event.set_type(v1::scheduler::Event::FAILURE);
-    event.mutable_failure()->mutable_agent_id()->set_value(id.value());
-    sendToFramework(*framework, std::move(event));
-  }
-  if (agent.connected) {
-    effects_.push_back(CloseStream{agent.streamId});
-    agentStreams_.erase(agent.streamId);
-  }
-  allocator_.removeAgent(id);
-  agents_.erase(it);
-  allocationWanted_ = true;
+  removeAgentRecord(
+      id,
+      [&](FrameworkRecord& framework, TaskRecord& task) {
+        reportTaskUnreachable(framework, task, unreachableTime, now);
+      },
+      Farewell::kCloseStream, now);
 }
 
 }  // namespace mezzo::master

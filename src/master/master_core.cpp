@@ -71,6 +71,7 @@ void MasterCore::registryOperationDone(uint64_t ticket, const Status& status, Ti
   }
   pendingOperations_.erase(operation);
   if (unreachableWrites_.contains(ticket)) return unreachableWriteDone(ticket, status, now);
+  if (goneWrites_.contains(ticket)) return goneWriteDone(ticket, status, now);
   auto admission = pendingAdmissions_.find(ticket);
   if (admission == pendingAdmissions_.end()) return;
   PendingAdmission pending = std::move(admission->second);

@@ -14,6 +14,7 @@
 // Thread-safety: none. One event loop owns a MasterCore.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -63,6 +64,7 @@ struct MasterCounters {
   uint64_t agentUnreachableCanceled = 0;   // came back while queued
   uint64_t agentRemovalsUnhealthy = 0;     // marked after missed pings
   uint64_t recoveryAgentRemovals = 0;      // marked after the re-registration timeout
+  uint64_t agentsMarkedGone = 0;           // MARK_AGENT_GONE, durably
   std::map<std::string, uint64_t> schedulerCalls;  // by Call.Type name
   std::map<std::string, uint64_t> terminalTasks;   // by TaskState name
 };
@@ -96,6 +98,17 @@ class MasterCore {
   // rescinds the outstanding offers of the roles concerned.
   Result<uint64_t> updateWeights(const v1::master::Call::UpdateWeights& update, TimePoint now);
   Result<uint64_t> updateQuota(const v1::master::Call::UpdateQuota& update, TimePoint now);
+  // MARK_AGENT_GONE for a registered, recovered or unreachable agent: writes
+  // it to the registry as gone and returns the write's ticket; only when it
+  // completes in registryOperationDone() are its tasks reported
+  // TASK_GONE_BY_OPERATOR (TASK_LOST to frameworks that are not
+  // PARTITION_AWARE), its offers rescinded, the agent told to SHUTDOWN and
+  // removed. Gone is final: its REGISTER calls are refused from then on.
+  // An agent already gone (or being marked) is not an error: no ticket (or
+  // the pending one), as Mesos answers 200 again. Unknown agent:
+  // kInvalidArgument; an agent whose first admission is still being
+  // written: kUnavailable.
+  Result<std::optional<uint64_t>> markAgentGone(const AgentId& id, TimePoint now);
   // Scalars used by live tasks of `role` and its descendants (offers excluded).
   alloc::Quantities usedByRoleSubtree(const std::string& role) const;
 
@@ -204,6 +217,19 @@ class MasterCore {
   void removeUnreachableAgent(const AgentId& id, TimePoint unreachableTime, TimePoint now);
   void reportTaskUnreachable(FrameworkRecord& framework, TaskRecord& task, TimePoint unreachableTime, TimePoint now);
 
+  // removing agents: unreachable or gone (agent_removal.cpp)
+  enum class Farewell { kCloseStream, kShutdown };
+  using LiveTaskReporter = std::function<void(FrameworkRecord&, TaskRecord&)>;
+  // Rescinds the agent's offers, reports each live task with
+  // `reportLiveTask` (which must take it out of framework.tasks), completes
+  // terminal ones, sends FAILURE to every connected framework, ends the
+  // agent's stream (after a SHUTDOWN event for kShutdown) and forgets it.
+  void removeAgentRecord(const AgentId& id, const LiveTaskReporter& reportLiveTask, Farewell farewell,
+                         TimePoint now);
+  void goneWriteDone(uint64_t ticket, const Status& status, TimePoint now);
+  void removeGoneAgent(const AgentId& id, TimePoint now);
+  void reportTaskGone(FrameworkRecord& framework, TaskRecord& task, TimePoint now);
+
   MasterOptions options_;
   TimePoint startTime_;
   IdGenerator ids_;
@@ -239,6 +265,9 @@ class MasterCore {
   std::set<AgentId> markingUnreachable_;
   std::optional<RateLimiter> removalLimiter_;
   std::set<AgentId> recoveredAgents_;
+  // MARK_AGENT_GONE writes under way: ticket -> agent, agent -> ticket.
+  std::map<uint64_t, AgentId> goneWrites_;
+  std::map<AgentId, uint64_t> markingGone_;
   std::optional<TimePoint> reregistrationDeadline_;
   bool allocationWanted_ = true;
 };

@@ -101,7 +101,7 @@ class MasterDaemon {
   net::HttpServer server_;
   std::map<std::string, OpenStream> streams_;
   // Operator calls waiting for their registry write, by ticket.
-  std::map<uint64_t, net::Responder> pendingOperatorReplies_;
+  std::multimap<uint64_t, net::Responder> pendingOperatorReplies_;
   boost::asio::steady_timer tickTimer_;
   boost::asio::steady_timer allocationTimer_;
   bool allocationPosted_ = false;

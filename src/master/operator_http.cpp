@@ -1,9 +1,10 @@
 // The HTTP side of the master's v1 operator API (POST /api/v1,
 // mesos-reference.md §3.1): request checks shared with the other v1 APIs,
 // then one handler per call type. Reads answer from the operator views;
-// UPDATE_WEIGHTS / UPDATE_QUOTA answer 200 only once the change is durable
-// in the registry (see MasterDaemon::performEffects). Calls Mezzo does not
-// implement get 501 with the call's name.
+// UPDATE_WEIGHTS / UPDATE_QUOTA / MARK_AGENT_GONE answer 200 only once the
+// change is durable in the registry (see MasterDaemon::performEffects); a
+// second MARK_AGENT_GONE of a gone agent answers 200 at once. Calls Mezzo
+// does not implement get 501 with the call's name.
 #include <spdlog/spdlog.h>
 
 #include "master/master_daemon.hpp"
@@ -129,6 +130,15 @@ void MasterDaemon::handleOperator(net::Request&& request, net::Responder respond
       performEffects();
       return;
     }
+    case Call::MARK_AGENT_GONE: {
+      if (!call.has_mark_agent_gone()) return fail(Status::invalidArgument("Expecting 'mark_agent_gone' to be present"));
+      auto ticket = core_->markAgentGone(AgentId(call.mark_agent_gone().agent_id().value()), now);
+      if (!ticket) return fail(ticket.status());
+      if (!*ticket) return responder.respond(net::Response::empty(200));  // already gone
+      pendingOperatorReplies_.emplace(**ticket, std::move(responder));
+      performEffects();
+      return;
+    }
     case Call::TEARDOWN: {
       if (!call.has_teardown()) return fail(Status::invalidArgument("Expecting 'teardown' to be present"));
       Status status = core_->teardownFramework(FrameworkId(call.teardown().framework_id().value()), now);
@@ -142,14 +152,20 @@ void MasterDaemon::handleOperator(net::Request&& request, net::Responder respond
   }
 }
 
-// Answers an UPDATE_* call once its registry write finished.
+// Answers the calls waiting for a registry write (UPDATE_*, MARK_AGENT_GONE;
+// several MARK_AGENT_GONE of one agent share a write) once it finished.
 void MasterDaemon::completeOperatorReply(uint64_t ticket, const Status& status) {
-  auto it = pendingOperatorReplies_.find(ticket);
-  if (it == pendingOperatorReplies_.end()) return;
-  net::Responder responder = std::move(it->second);
-  pendingOperatorReplies_.erase(it);
-  if (status) return responder.respond(net::Response::empty(200));
-  responder.respond(net::Response::text(503, "Registry write failed: " + status.message()));
+  auto [begin, end] = pendingOperatorReplies_.equal_range(ticket);
+  std::vector<net::Responder> responders;
+  for (auto it = begin; it != end; ++it) responders.push_back(std::move(it->second));
+  pendingOperatorReplies_.erase(begin, end);
+  for (net::Responder& responder : responders) {
+    if (status) {
+      responder.respond(net::Response::empty(200));
+    } else {
+      responder.respond(net::Response::text(503, "Registry write failed: " + status.message()));
+    }
+  }
 }
 
 }  // namespace mezzo::master
