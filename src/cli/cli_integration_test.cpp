@@ -244,6 +244,12 @@ TEST(CliHaTest, LocalHaSurvivesKillingTheLeader) {
   EXPECT_TRUE((*local)->running()) << readFile(log);
   CommandResult run = mezzo("run --master " + zkUrl + " -- true", 60);
   EXPECT_EQ(run.exitCode, 0) << run.out << run.err;
+  // List commands find the new leader through ZooKeeper too.
+  CommandResult agents = mezzo("agent list --json --master " + zkUrl, 30);
+  EXPECT_EQ(agents.exitCode, 0) << agents.err;
+  auto agentList = nlohmann::json::parse(agents.out, nullptr, false);
+  ASSERT_TRUE(agentList.is_object()) << agents.out;
+  EXPECT_EQ(agentList["slaves"].size(), 1u) << agents.out;
   EXPECT_NE(readFile(log).find("a standby takes over"), std::string::npos) << readFile(log);
 
   (*local)->stop(milliseconds(15000));

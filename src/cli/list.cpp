@@ -4,11 +4,19 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/table.hpp"
+#include "ha/leader_lookup.hpp"
 #include "mezzo/net/http_client.hpp"
 
 namespace mezzo::cli {
 
-int runList(ListKind kind, const std::string& master, bool json) {
+int runList(ListKind kind, const std::string& masterFlag, bool json) {
+  // zk://...: ask ZooKeeper which master leads (standbys hold no state).
+  auto resolved = ha::resolveMasterAddress(masterFlag, std::chrono::seconds(10));
+  if (!resolved) {
+    std::cerr << "mezzo: " << resolved.error() << std::endl;
+    return 1;
+  }
+  const std::string& master = *resolved;
   auto endpoint = net::parseEndpoint(master);
   if (!endpoint) {
     std::cerr << "mezzo: invalid --master: " << endpoint.error() << std::endl;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <map>
 #include <set>
 
 #include "harness/ha_masters.hpp"
@@ -114,34 +115,49 @@ TEST_F(HighAvailabilityTest, SchedulerLibraryFollowsTheLeaderThroughZooKeeper) {
   scheduler.reset();
 }
 
-// The scenario of issue 5: an agent and a framework's running tasks survive
-// three kills of the leading master; a plain v1 JSON client re-subscribes
-// with its framework id and reconciles every task as TASK_RUNNING.
+// The scenario of issue 5: two agents and a framework's 20 running tasks
+// survive three kills of the leading master; a plain v1 JSON client asks a
+// standby, follows its redirect to the new leader, re-subscribes with its
+// framework id and reconciles every task as TASK_RUNNING; new tasks launch.
 TEST_F(HighAvailabilityTest, RunningTasksSurviveThreeLeaderKills) {
   auto leader = waitForLeader(std::chrono::seconds(20));
   ASSERT_TRUE(leader);
-  DaemonProcess agent("mezzo-agent",
-                      {"--master=" + masters_.zkUrl(), "--ip=127.0.0.1", "--port=0",
-                       "--work_dir=" + (dir_ / "agent").string(), "--resources=cpus:4;mem:2048",
-                       "--registration_backoff_factor=100ms"},
-                      dir_ / "agent.log");
-  auto agentRegistered = [&](size_t master) {
-    return waitUntil([&] { return getJson(masters_.endpoint(master), "/state")["activated_slaves"] == 1; },
+  std::vector<std::unique_ptr<DaemonProcess>> agents;
+  for (int a = 0; a < 2; ++a) {
+    std::string name = "agent" + std::to_string(a);
+    agents.push_back(std::make_unique<DaemonProcess>(
+        "mezzo-agent",
+        std::vector<std::string>{"--master=" + masters_.zkUrl(), "--ip=127.0.0.1", "--port=0",
+                                 "--work_dir=" + (dir_ / name).string(), "--resources=cpus:4;mem:2048",
+                                 "--registration_backoff_factor=100ms"},
+        dir_ / (name + ".log")));
+  }
+  auto agentsRegistered = [&](size_t master) {
+    return waitUntil([&] { return getJson(masters_.endpoint(master), "/state")["activated_slaves"] == 2; },
                      std::chrono::seconds(20));
   };
-  ASSERT_TRUE(agentRegistered(*leader)) << agent.log();
+  ASSERT_TRUE(agentsRegistered(*leader)) << agents[0]->log();
 
-  const int kTasks = 5;
+  // 20 long tasks, 10 on each agent.
+  const int kTasks = 20;
   std::string frameworkId;
   {
     SchedulerSession session(masters_.endpoint(*leader));
     ASSERT_EQ(session.subscribe(subscribeCall("ha-tasks", /*failoverTimeout=*/600)), 200u);
-    auto offers = session.waitFor([](const Event& e) { return e.type() == Event::OFFERS && e.offers().offers_size(); });
-    ASSERT_TRUE(offers);
-    v1::Offer offer = offers->offers().offers(0);
-    std::vector<v1::TaskInfo> tasks;
-    for (int i = 0; i < kTasks; ++i) tasks.push_back(commandTask("long-" + std::to_string(i), offer, "sleep 600"));
-    ASSERT_EQ(session.call(launchCall(offer, tasks))->status, 202u);
+    std::map<std::string, v1::Offer> offerByAgent;
+    while (offerByAgent.size() < 2) {
+      auto offers = session.waitForType(Event::OFFERS);
+      ASSERT_TRUE(offers) << "offers from both agents";
+      for (const v1::Offer& offer : offers->offers().offers()) offerByAgent[offer.agent_id().value()] = offer;
+    }
+    int next = 0;
+    for (const auto& [agentId, offer] : offerByAgent) {
+      std::vector<v1::TaskInfo> tasks;
+      for (int i = 0; i < kTasks / 2; ++i) {
+        tasks.push_back(commandTask("long-" + std::to_string(next++), offer, "sleep 600"));
+      }
+      ASSERT_EQ(session.call(launchCall(offer, tasks))->status, 202u);
+    }
     std::set<std::string> running;
     while (running.size() < kTasks) {
       auto event = session.waitForType(Event::UPDATE);
@@ -158,8 +174,17 @@ TEST_F(HighAvailabilityTest, RunningTasksSurviveThreeLeaderKills) {
     masters_.process(killed).kill9();
     leader = waitForLeader(std::chrono::seconds(30));
     ASSERT_TRUE(leader) << "round " << round;
-    ASSERT_TRUE(agentRegistered(*leader)) << "round " << round << ": agent did not follow the leader";
-    SchedulerSession session(masters_.endpoint(*leader));
+    ASSERT_TRUE(agentsRegistered(*leader)) << "round " << round << ": agents did not follow the leader";
+    // The plain client asks a standby first and follows its 307 to the leader.
+    size_t standby = (*leader + 1) % masters_.size();
+    if (standby == killed) standby = (standby + 1) % masters_.size();
+    auto redirect = post(masters_.endpoint(standby), "/api/v1/scheduler", "{}");
+    ASSERT_EQ(redirect.status, 307u) << "round " << round;
+    std::string location = redirect.header("Location");  // //host:port/api/v1/scheduler
+    auto target = net::parseEndpoint(location.substr(2, location.find('/', 2) - 2));
+    ASSERT_TRUE(target.isOk()) << location;
+    ASSERT_EQ(target->port, masters_.endpoint(*leader).port);
+    SchedulerSession session(*target);
     ASSERT_EQ(session.subscribe(subscribeCall("ha-tasks", 600, {}, frameworkId)), 200u);
     ASSERT_TRUE(session.waitForType(Event::SUBSCRIBED));
     EXPECT_EQ(session.frameworkId(), frameworkId);
