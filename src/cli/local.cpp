@@ -207,8 +207,10 @@ class LocalCluster {
     auto zookeeper = ChildProcess::spawn(command->front(), args, workDir_ + "/zookeeper.log");
     if (!zookeeper) return zookeeper.status();
     zookeeper_ = std::move(*zookeeper);
-    if (!ha::waitForZooKeeper(zkPort_, std::chrono::seconds(30))) {
-      return Status::unavailable("ZooKeeper did not start; see " + workDir_ + "/zookeeper.log");
+    if (!ha::waitForZooKeeper(zkPort_, std::chrono::seconds(30), [this] { return zookeeper_->running(); })) {
+      std::string exit = zookeeper_->describeExit();
+      return Status::unavailable("ZooKeeper did not start (" + (exit.empty() ? "no answer in 30 s" : exit) +
+                                 "); see " + workDir_ + "/zookeeper.log");
     }
     return Status::ok();
   }

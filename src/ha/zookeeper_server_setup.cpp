@@ -1,7 +1,5 @@
 #include "ha/zookeeper_server_setup.hpp"
 
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <boost/asio/connect.hpp>
@@ -58,27 +56,30 @@ Result<std::vector<std::string>> zooKeeperServerCommand(const fs::path& config) 
                                   config.string()};
 }
 
-bool zooKeeperServing(uint16_t port) {
-  try {
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::socket socket(io);
-    socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
-    // A server still starting may accept and say nothing: never block for good.
-    timeval receiveTimeout{2, 0};
-    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &receiveTimeout, sizeof(receiveTimeout));
-    boost::asio::write(socket, boost::asio::buffer(std::string("srvr")));
-    std::string reply;
-    boost::system::error_code ec;
-    boost::asio::read(socket, boost::asio::dynamic_buffer(reply), ec);
-    return reply.find("Mode:") != std::string::npos;
-  } catch (const std::exception&) {
-    return false;
-  }
+bool zooKeeperServing(uint16_t port, std::chrono::milliseconds timeout) {
+  // Asynchronous operations bounded by run_for: a blocking asio read would
+  // wait forever on a peer that accepts and stays silent (a server still
+  // starting, or another process that took the port), whatever SO_RCVTIMEO says.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  std::string reply;
+  const std::string command = "srvr";
+  socket.async_connect({boost::asio::ip::make_address("127.0.0.1"), port}, [&](boost::system::error_code ec) {
+    if (ec) return;
+    boost::asio::async_write(socket, boost::asio::buffer(command), [&](boost::system::error_code writeError, size_t) {
+      if (writeError) return;
+      boost::asio::async_read(socket, boost::asio::dynamic_buffer(reply), [](boost::system::error_code, size_t) {});
+    });
+  });
+  io.run_for(timeout);
+  return reply.find("Mode:") != std::string::npos;
 }
 
-bool waitForZooKeeper(uint16_t port, std::chrono::milliseconds timeout) {
+bool waitForZooKeeper(uint16_t port, std::chrono::milliseconds timeout,
+                      const std::function<bool()>& serverRunning) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
+    if (serverRunning && !serverRunning()) return false;
     if (zooKeeperServing(port)) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

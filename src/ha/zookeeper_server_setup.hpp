@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,9 +24,13 @@ Result<std::filesystem::path> writeStandaloneZooKeeperConfig(const std::filesyst
 // error naming the missing package when the jars or java are not installed.
 Result<std::vector<std::string>> zooKeeperServerCommand(const std::filesystem::path& config);
 
-// True once a ZooKeeper on 127.0.0.1:port serves requests.
-bool zooKeeperServing(uint16_t port);
-// Polls zooKeeperServing() until true or `timeout`.
-bool waitForZooKeeper(uint16_t port, std::chrono::milliseconds timeout);
+// True once a ZooKeeper on 127.0.0.1:port serves requests; never waits
+// longer than `timeout` for the answer.
+bool zooKeeperServing(uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(2));
+// Polls zooKeeperServing() until true or `timeout`; gives up at once when
+// `serverRunning` (if given) says the server process has exited, e.g. because
+// another process took its port.
+bool waitForZooKeeper(uint16_t port, std::chrono::milliseconds timeout,
+                      const std::function<bool()>& serverRunning = {});
 
 }  // namespace mezzo::ha

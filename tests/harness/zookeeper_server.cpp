@@ -3,8 +3,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,12 +17,27 @@ namespace mezzo::testing {
 
 namespace fs = std::filesystem;
 
-ZooKeeperServer::ZooKeeperServer()
-    : port_(freePort()), dir_(fs::temp_directory_path() / ("mezzo-zk-" + std::to_string(port_))) {
+ZooKeeperServer::ZooKeeperServer() {
+  // A free port may be taken by a concurrent test before ZooKeeper binds it:
+  // then the server exits and we try again on another port.
+  for (int attempt = 0; attempt < 3 && !available_; ++attempt) {
+    stop();
+    port_ = freePort();
+    dir_ = fs::temp_directory_path() / ("mezzo-zk-" + std::to_string(port_));
+    if (!start()) return;  // not installed: retrying cannot help
+    available_ = ha::waitForZooKeeper(port_, std::chrono::seconds(20), [this] {
+      if (::waitpid(pid_, nullptr, WNOHANG) == 0) return true;
+      pid_ = -1;  // reaped: never signal that pid again
+      return false;
+    });
+  }
+}
+
+bool ZooKeeperServer::start() {
   auto config = ha::writeStandaloneZooKeeperConfig(dir_, port_);
-  if (!config) return;
+  if (!config) return false;
   auto command = ha::zooKeeperServerCommand(*config);
-  if (!command) return;
+  if (!command) return false;
   std::vector<char*> argv;
   for (auto& arg : *command) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -33,19 +46,25 @@ ZooKeeperServer::ZooKeeperServer()
   std::string log = (dir_ / "server.log").string();
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  available_ = posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ) == 0;
+  bool spawned = posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ) == 0;
   posix_spawn_file_actions_destroy(&actions);
-  if (available_) available_ = ha::waitForZooKeeper(port_, std::chrono::seconds(15));
+  if (!spawned) pid_ = -1;
+  return spawned;
 }
 
-ZooKeeperServer::~ZooKeeperServer() {
+void ZooKeeperServer::stop() {
   if (pid_ > 0) {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
   }
-  std::error_code ignored;
-  fs::remove_all(dir_, ignored);
+  pid_ = -1;
+  if (!dir_.empty()) {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
 }
+
+ZooKeeperServer::~ZooKeeperServer() { stop(); }
 
 std::string ZooKeeperServer::url(const std::string& path) const {
   return "zk://127.0.0.1:" + std::to_string(port_) + path;

@@ -26,8 +26,10 @@ class ZooKeeperServer {
   uint16_t port() const { return port_; }
 
  private:
+  bool start();  // spawns the server on port_ in dir_; false when not installed
+  void stop();   // kills it and removes dir_
 
-  uint16_t port_;
+  uint16_t port_ = 0;
   std::filesystem::path dir_;
   pid_t pid_ = -1;
   bool available_ = false;
