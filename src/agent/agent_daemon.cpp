@@ -52,6 +52,9 @@ Status AgentDaemon::start() {
   auto attributes = parseAttributes(flags_.attributes);
   if (!attributes) return Status::invalidArgument("Invalid --attributes: " + attributes.error());
   if (flags_.executorPath.empty()) flags_.executorPath = selfExecutableDir() + "/mezzo-executor";
+  if (flags_.defaultExecutorPath.empty()) {
+    flags_.defaultExecutorPath = selfExecutableDir() + "/mezzo-default-executor";
+  }
   if (access(flags_.executorPath.c_str(), X_OK) != 0) {
     spdlog::warn("Executor binary {} is not executable; command tasks will fail", flags_.executorPath);
   }
@@ -72,6 +75,7 @@ Status AgentDaemon::start() {
   flags_.rendered["port"] = std::to_string(*port);
   flags_.rendered["work_dir"] = flags_.workDir;
   flags_.rendered["executor_path"] = flags_.executorPath;
+  flags_.rendered["default_executor_path"] = flags_.defaultExecutorPath;
 
   if (flags_.hostname.empty()) {
     char name[256] = {};

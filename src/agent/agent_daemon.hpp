@@ -79,6 +79,10 @@ class AgentDaemon {
   void handleMasterEvent(const internal::AgentEvent& event);
   void onRegistered(const internal::AgentEvent::Registered& registered);
   void runTask(const internal::AgentEvent::RunTask& run);
+  // Launches the group under its DEFAULT executor (started if new).
+  void runTaskGroup(const internal::AgentEvent::RunTaskGroup& run);
+  // The framework record for a RUN_TASK(_GROUP), created if new.
+  FrameworkRecord& frameworkFor(const v1::FrameworkInfo& info);
   void killTask(const internal::AgentEvent::KillTask& kill);
   void acknowledgeUpdate(const internal::AgentEvent::AcknowledgeUpdate& ack);
   void shutdownFramework(const FrameworkId& id);
@@ -91,6 +95,7 @@ class AgentDaemon {
   std::map<std::string, std::string> executorEnvironment(const FrameworkRecord& framework,
                                                          const ExecutorRecord& executor) const;
   void deliverTask(FrameworkRecord& framework, ExecutorRecord& executor, const v1::TaskInfo& task);
+  void deliverTaskGroup(FrameworkRecord& framework, ExecutorRecord& executor, const v1::TaskGroupInfo& group);
   void shutdownExecutor(FrameworkRecord& framework, ExecutorRecord& executor, ExecutorRecord::EndReason reason);
   void escalateShutdown(const ExecutorKey& key);
   void onRegistrationTimeout(const ExecutorKey& key);

@@ -38,6 +38,7 @@ struct AgentFlags {
   std::string resources;   // text or JSON; empty = detect everything
   std::string attributes;
   std::string executorPath;  // defaults to mezzo-executor beside the agent binary
+  std::string defaultExecutorPath;  // task groups; defaults to mezzo-default-executor beside the agent
   Duration statusUpdateRetryInterval = std::chrono::seconds(10);
   Duration statusUpdateRetryMax = std::chrono::minutes(10);
   Duration executorRegistrationTimeout = std::chrono::minutes(1);

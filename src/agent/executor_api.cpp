@@ -123,6 +123,9 @@ void AgentDaemon::executorSubscribe(FrameworkRecord& framework, ExecutorRecord& 
     }
   }
   for (const v1::TaskInfo& task : std::exchange(executor.queuedTasks, {})) deliverTask(framework, executor, task);
+  for (const v1::TaskGroupInfo& group : std::exchange(executor.queuedGroups, {})) {
+    deliverTaskGroup(framework, executor, group);
+  }
   for (const auto& [taskId, policy] : std::exchange(executor.pendingKills, {})) {
     Event kill;
     kill.set_type(Event::KILL);

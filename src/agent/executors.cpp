@@ -107,6 +107,9 @@ Result<ExecutorRecord*> AgentDaemon::launchExecutor(FrameworkRecord& framework, 
   if (commandExecutor) {
     spawn.path = flags_.executorPath;
     spawn.argv = {flags_.executorPath};
+  } else if (info.type() == v1::ExecutorInfo::DEFAULT) {
+    spawn.path = flags_.defaultExecutorPath;
+    spawn.argv = {flags_.defaultExecutorPath};
   } else {
     if (!info.has_command()) return Status::invalidArgument("Executor has no 'command'");
     auto line = commandLine(info.command());
@@ -156,6 +159,20 @@ void AgentDaemon::deliverTask(FrameworkRecord& framework, ExecutorRecord& execut
   executor.launchedTasks.insert(TaskId(task.task_id().value()));
   sendToExecutor(executor, event);
   (void)framework;
+}
+
+void AgentDaemon::deliverTaskGroup(FrameworkRecord& framework, ExecutorRecord& executor,
+                                   const v1::TaskGroupInfo& group) {
+  updateContainerLimits(framework, executor);
+  if (!executor.subscribed()) {
+    executor.queuedGroups.push_back(group);
+    return;
+  }
+  v1::executor::Event event;
+  event.set_type(v1::executor::Event::LAUNCH_GROUP);
+  *event.mutable_launch_group()->mutable_task_group() = group;
+  for (const v1::TaskInfo& task : group.tasks()) executor.launchedTasks.insert(TaskId(task.task_id().value()));
+  sendToExecutor(executor, event);
 }
 
 void AgentDaemon::onRegistrationTimeout(const ExecutorKey& key) {

@@ -90,8 +90,8 @@ void AgentDaemon::handleMasterEvent(const internal::AgentEvent& event) {
       if (event.has_framework_message()) return frameworkMessage(event.framework_message());
       break;
     case Event::RUN_TASK_GROUP:
-      spdlog::warn("Task groups are not supported by this agent yet; ignoring RUN_TASK_GROUP");
-      return;
+      if (event.has_run_task_group()) return runTaskGroup(event.run_task_group());
+      break;
     case Event::HEARTBEAT:
       return;
     case Event::SHUTDOWN:
@@ -137,14 +137,8 @@ void AgentDaemon::runTask(const internal::AgentEvent::RunTask& run) {
     spdlog::error("RUN_TASK for task {} without a framework id; ignoring it", task.task_id().value());
     return;
   }
-  FrameworkId frameworkId(run.framework_info().id().value());
-  auto& slot = frameworks_[frameworkId];
-  if (!slot) {
-    slot = std::make_unique<FrameworkRecord>();
-    slot->id = frameworkId;
-  }
-  FrameworkRecord& fw = *slot;
-  fw.info = run.framework_info();
+  FrameworkRecord& fw = frameworkFor(run.framework_info());
+  const FrameworkId& frameworkId = fw.id;
   TaskId taskId(task.task_id().value());
   if (fw.terminating) {
     spdlog::warn("Dropping task {} of terminating framework {}", taskId.value(), frameworkId.value());
@@ -187,6 +181,77 @@ void AgentDaemon::runTask(const internal::AgentEvent::RunTask& run) {
     executor = *launched;
   }
   deliverTask(fw, *executor, task);
+}
+
+FrameworkRecord& AgentDaemon::frameworkFor(const v1::FrameworkInfo& info) {
+  FrameworkId frameworkId(info.id().value());
+  auto& slot = frameworks_[frameworkId];
+  if (!slot) {
+    slot = std::make_unique<FrameworkRecord>();
+    slot->id = frameworkId;
+  }
+  slot->info = info;
+  return *slot;
+}
+
+void AgentDaemon::runTaskGroup(const internal::AgentEvent::RunTaskGroup& run) {
+  if (!run.framework_info().has_id()) {
+    spdlog::error("RUN_TASK_GROUP without a framework id; ignoring it");
+    return;
+  }
+  FrameworkRecord& fw = frameworkFor(run.framework_info());
+  v1::ExecutorInfo info = run.executor();
+  info.mutable_framework_id()->set_value(fw.id.value());
+  v1::TaskGroupInfo group = run.task_group();
+  std::vector<TaskId> taskIds;
+  for (v1::TaskInfo& task : *group.mutable_tasks()) {
+    injectAllocationRole(run.framework_info(), &task);
+    // The group's tasks belong to its executor (Task.executor_id), as in Mesos.
+    TaskId taskId(task.task_id().value());
+    if (fw.terminating || fw.tasks.contains(taskId)) {
+      spdlog::warn("Dropping task group with task {} of framework {}: {}", taskId.value(), fw.id.value(),
+                   fw.terminating ? "framework is terminating" : "duplicate task");
+      return;
+    }
+    taskIds.push_back(taskId);
+  }
+  spdlog::info("Got task group of {} tasks for executor {} of framework {}", taskIds.size(),
+               info.executor_id().value(), fw.id.value());
+  for (const v1::TaskInfo& task : group.tasks()) {
+    v1::Task record = taskRecordFor(task, fw, agentId_);
+    *record.mutable_executor_id() = info.executor_id();
+    fw.tasks[TaskId(task.task_id().value())] = std::move(record);
+  }
+  if (fw.info.checkpoint()) {
+    checkpointOrLog(checkpointer_.writeFramework(agentId_, fw.info));
+    for (v1::TaskInfo task : group.tasks()) {
+      *task.mutable_executor() = info;  // recovery finds the task's executor from it
+      checkpointOrLog(checkpointer_.writeTask(agentId_, fw.id.value(), info.executor_id().value(), task));
+    }
+  }
+  auto failAll = [&](v1::TaskState state, v1::TaskStatus::Reason reason, const std::string& message) {
+    for (const TaskId& taskId : taskIds) generateStatus(fw, taskId, state, reason, message);
+  };
+  ExecutorRecord* executor = fw.executor(ExecutorId(info.executor_id().value()));
+  if (executor != nullptr && executor->state == ExecutorRecord::State::kTerminating) {
+    return failAll(partitionAware(fw.info) ? v1::TASK_DROPPED : v1::TASK_LOST,
+                   v1::TaskStatus::REASON_EXECUTOR_TERMINATED, "Executor is terminating");
+  }
+  if (executor == nullptr) {
+    auto launched = launchExecutor(fw, info, false);
+    if (!launched) {
+      spdlog::error("Failed to launch default executor {}: {}", info.executor_id().value(), launched.error());
+      failAll(v1::TASK_FAILED, v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED,
+              "Failed to launch the executor: " + launched.error());
+      internal::AgentCall call;
+      call.set_type(internal::AgentCall::EXECUTOR_EXITED);
+      call.mutable_executor_exited()->mutable_framework_id()->set_value(fw.id.value());
+      *call.mutable_executor_exited()->mutable_executor_id() = info.executor_id();
+      return sendToMaster(std::move(call));
+    }
+    executor = *launched;
+  }
+  deliverTaskGroup(fw, *executor, group);
 }
 
 void AgentDaemon::killTask(const internal::AgentEvent::KillTask& kill) {

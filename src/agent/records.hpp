@@ -68,6 +68,7 @@ struct ExecutorRecord {
   MediaType mediaType = MediaType::kJson;
 
   std::vector<v1::TaskInfo> queuedTasks;  // waiting for SUBSCRIBE
+  std::vector<v1::TaskGroupInfo> queuedGroups;  // task groups waiting for SUBSCRIBE (default executor)
   std::set<TaskId> launchedTasks;         // sent in LAUNCH (or reported by the executor)
   std::map<TaskId, v1::KillPolicy> pendingKills;  // KILLs to deliver on the next SUBSCRIBE
   std::unique_ptr<boost::asio::steady_timer> timer;  // registration timeout / shutdown escalation

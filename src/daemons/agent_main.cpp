@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
                  "Resources to advertise ('cpus:4;mem:8192;ports:[31000-32000]' or JSON); missing ones are detected");
   app.add_option("--attributes", flags.attributes, "Attributes, e.g. 'rack:r1;zone:z1'");
   app.add_option("--executor_path", flags.executorPath, "The command executor binary (default: beside the agent)");
+  app.add_option("--default_executor_path", flags.defaultExecutorPath,
+                 "The default executor binary, for task groups (default: beside the agent)");
   app.add_option("--status_update_retry_interval", statusUpdateRetryInterval,
                  "First retry interval of unacknowledged status updates (doubles up to 10mins)")
       ->capture_default_str();

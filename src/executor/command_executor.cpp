@@ -8,49 +8,59 @@
 #include <unistd.h>
 
 #include "agent/process.hpp"
+#include "executor/task_process.hpp"
 #include "mezzo/common/codec.hpp"
 #include "mezzo/common/durations.hpp"
 #include "mezzo/common/ids.hpp"
 
 namespace mezzo::executor {
 
-namespace {
-
-using Call = v1::executor::Call;
-
-constexpr auto kDefaultKillGracePeriod = std::chrono::seconds(3);
-// How long to wait for the acknowledgement of the terminal update.
-constexpr auto kTerminalAckWait = std::chrono::seconds(5);
-// Part of the shutdown grace period kept for reporting after the kill.
-constexpr auto kShutdownReserve = std::chrono::seconds(1);
-
-std::chrono::milliseconds toMillis(Duration duration) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(duration);
-}
-
-}  // namespace
-
 CommandExecutor::CommandExecutor(boost::asio::io_context& io, ExecutorEnvironment env)
-    : io_(io), env_(std::move(env)), resubscribeTimer_(io), killTimer_(io), exitTimer_(io),
-      childSignals_(io, SIGCHLD), terminationSignals_(io, SIGTERM, SIGINT) {}
+    : io_(io), env_(env),
+      client_(io, std::move(env),
+              ExecutorClient::Handlers{
+                  .onEvent = [this](const v1::executor::Event& event) { handleEvent(event); },
+                  .onAcknowledged = [this](const v1::TaskID&) { finishIfDone(); },
+                  .onAgentLost =
+                      [this](const std::string& why) {
+                        spdlog::error("Lost the agent ({}); killing the task and exiting", why);
+                        if (taskPid_ > 0) ::killpg(taskPid_, SIGKILL);
+                        exit(1);
+                      }}),
+      killTimer_(io), exitTimer_(io), childSignals_(io, SIGCHLD), terminationSignals_(io, SIGTERM, SIGINT) {}
 
 CommandExecutor::~CommandExecutor() = default;
 
 void CommandExecutor::start() {
   spdlog::info("Starting executor {} of framework {} (agent {})", env_.executorId, env_.frameworkId,
                env_.agent.toString());
-  disconnectedSince_ = std::chrono::steady_clock::now();
   watchChildren();
   watchTermination();
-  subscribe();
+  client_.start();
 }
 
-bool CommandExecutor::hasCapability(v1::FrameworkInfo::Capability::Type type) const {
-  if (!frameworkInfo_) return false;
-  for (const auto& capability : frameworkInfo_->capabilities()) {
-    if (capability.type() == type) return true;
+void CommandExecutor::handleEvent(const v1::executor::Event& event) {
+  using Event = v1::executor::Event;
+  switch (event.type()) {
+    case Event::LAUNCH:
+      return launch(event.launch().task());
+    case Event::KILL: {
+      std::optional<v1::KillPolicy> policy;
+      if (event.kill().has_kill_policy()) policy = event.kill().kill_policy();
+      return kill(event.kill().task_id(), policy, std::nullopt);
+    }
+    case Event::SHUTDOWN:
+      spdlog::info("Received SHUTDOWN from the agent");
+      return shutdown(env_.shutdownGracePeriod);
+    case Event::MESSAGE:
+      spdlog::info("Received a framework message of {} bytes", event.message().data().size());
+      return;
+    case Event::LAUNCH_GROUP:
+      spdlog::error("The command executor cannot run task groups");
+      return;
+    default:
+      return;
   }
-  return false;
 }
 
 void CommandExecutor::launch(const v1::TaskInfo& task) {
@@ -59,35 +69,20 @@ void CommandExecutor::launch(const v1::TaskInfo& task) {
     return;
   }
   task_ = task;
-  taskUnacknowledged_ = true;
+  client_.rememberTask(task);
   if (!task.has_command()) {
     sendStatus(task.task_id(), v1::TASK_FAILED, "Task has no command");
     return;
   }
-  auto line = agent::commandLine(task.command());
-  if (!line) {
-    sendStatus(task.task_id(), v1::TASK_FAILED, "Invalid command: " + line.error());
-    return;
-  }
   sendStatus(task.task_id(), v1::TASK_STARTING, "");
-  std::map<std::string, std::string> overrides;
-  for (const auto& variable : task.command().environment().variables()) {
-    if (variable.type() == v1::Environment::Variable::VALUE) overrides[variable.name()] = variable.value();
-  }
-  agent::SpawnOptions spawn;
-  spawn.path = line->first;
-  spawn.argv = line->second;
-  spawn.environment = agent::mergedEnvironment(overrides);
-  spawn.grouping = agent::SpawnOptions::Grouping::kNewProcessGroup;
-  auto pid = agent::spawnProcess(spawn);
+  auto pid = spawnTaskCommand(task, "", "", "");
   if (!pid) {
     spdlog::error("Failed to launch task {}: {}", task.task_id().value(), pid.error());
-    sendStatus(task.task_id(), v1::TASK_FAILED, "Failed to launch the command: " + pid.error());
+    sendStatus(task.task_id(), v1::TASK_FAILED, pid.error());
     return;
   }
   taskPid_ = *pid;
-  spdlog::info("Running task {} as pid {}: {}", task.task_id().value(), taskPid_,
-               task.command().shell() ? task.command().value() : line->first);
+  spdlog::info("Running task {} as pid {}: {}", task.task_id().value(), taskPid_, task.command().value());
   sendStatus(task.task_id(), v1::TASK_RUNNING, "");
 }
 
@@ -103,15 +98,8 @@ void CommandExecutor::kill(const v1::TaskID& taskId, const std::optional<v1::Kil
     sendStatus(taskId, v1::TASK_KILLED, "Task was killed before it ran");
     return finishIfDone();
   }
-  Duration grace = kDefaultKillGracePeriod;
-  if (policy && policy->has_grace_period()) {
-    grace = Duration(policy->grace_period().nanoseconds());
-  } else if (task_->has_kill_policy() && task_->kill_policy().has_grace_period()) {
-    grace = Duration(task_->kill_policy().grace_period().nanoseconds());
-  }
-  if (cap) grace = std::min(grace, *cap);
-  grace = std::max(grace, Duration::zero());
-  if (hasCapability(v1::FrameworkInfo::Capability::TASK_KILLING_STATE)) {
+  const Duration grace = killGracePeriod(policy, *task_, cap);
+  if (client_.frameworkHasCapability(v1::FrameworkInfo::Capability::TASK_KILLING_STATE)) {
     sendStatus(taskId, v1::TASK_KILLING, "");
   }
   spdlog::info("Killing task {} (pid group {}) with a grace period of {}", taskId.value(), taskPid_,
@@ -173,50 +161,34 @@ void CommandExecutor::taskExited(int waitStatus) {
   killTimer_.cancel();
   const std::string how = "Command " + agent::describeWaitStatus(waitStatus);
   spdlog::info("Task {}: {}", task_->task_id().value(), how);
-  v1::TaskState state = v1::TASK_FAILED;
-  if (killing_) {
-    state = v1::TASK_KILLED;
-  } else if (WIFEXITED(waitStatus) && WEXITSTATUS(waitStatus) == 0) {
-    state = v1::TASK_FINISHED;
-  }
-  sendStatus(task_->task_id(), state, how);
+  sendStatus(task_->task_id(), terminalStateOf(waitStatus, killing_), how);
 }
 
 void CommandExecutor::sendStatus(const v1::TaskID& taskId, v1::TaskState state, const std::string& message) {
-  Call::Update update;
-  v1::TaskStatus* status = update.mutable_status();
-  *status->mutable_task_id() = taskId;
-  status->set_state(state);
-  if (!message.empty()) status->set_message(message);
-  status->set_source(v1::TaskStatus::SOURCE_EXECUTOR);
-  status->set_uuid(randomUuidBytes());
-  status->set_timestamp(toEpochSeconds(SystemClock().now()));
-  status->mutable_executor_id()->set_value(env_.executorId);
+  v1::TaskStatus status;
+  *status.mutable_task_id() = taskId;
+  status.set_state(state);
+  if (!message.empty()) status.set_message(message);
   const bool terminal = state == v1::TASK_FINISHED || state == v1::TASK_FAILED || state == v1::TASK_KILLED;
   if (terminal && task_ && taskId.value() == task_->task_id().value()) {
     terminalSent_ = true;
     exitTimer_.expires_after(kTerminalAckWait);
     exitTimer_.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
-      if (callInFlight_) {
-        // The agent may not have read the update yet (a busy agent): leaving
-        // now would let it see the exit first and fail the task. The call
-        // ends with the agent's answer or its own timeout.
-        exitAfterCall_ = true;
-        return;
-      }
-      spdlog::warn("The terminal update was not acknowledged in time; exiting anyway");
-      exit(0);
+      // The agent may not have read the update yet (a busy agent): leaving
+      // now would let it see the exit first and fail the task. The call in
+      // flight ends with the agent's answer or its own timeout.
+      client_.whenIdle([this] {
+        spdlog::warn("The terminal update was not acknowledged in time; exiting anyway");
+        exit(0);
+      });
     });
   }
-  unacknowledged_.push_back(update);
-  Call call = newCall(Call::UPDATE);
-  *call.mutable_update() = std::move(update);
-  sendCall(std::move(call));
+  client_.sendStatus(std::move(status));
 }
 
 void CommandExecutor::finishIfDone() {
-  bool done = (terminalSent_ && unacknowledged_.empty()) || (shuttingDown_ && !task_);
+  bool done = (terminalSent_ && client_.allAcknowledged()) || (shuttingDown_ && !task_);
   if (done) exit(0);
 }
 
@@ -225,7 +197,7 @@ void CommandExecutor::exit(int code) {
   exiting_ = true;
   exitCode_ = code;
   spdlog::info("Executor exiting with code {}", code);
-  if (auto stream = std::move(stream_)) stream->close();
+  client_.close();
   io_.stop();
 }
 

@@ -18,8 +18,7 @@
 // agent stays unreachable past the reconnect window, or refuses the
 // executor, the task is killed and the executor exits.
 //
-// Split: agent_connection.cpp (subscription, calls, events) and
-// command_executor.cpp (the task).
+// The agent connection is an ExecutorClient (executor_client.hpp).
 //
 // Thread-safety: everything runs on the one io_context thread passed in.
 #pragma once
@@ -34,9 +33,7 @@
 #include <string>
 #include <vector>
 
-#include "executor/executor_env.hpp"
-#include "mezzo/common/recordio.hpp"
-#include "mezzo/net/http_client.hpp"
+#include "executor/executor_client.hpp"
 #include "mezzo/v1/executor/executor.pb.h"
 
 namespace mezzo::executor {
@@ -51,20 +48,7 @@ class CommandExecutor {
   int exitCode() const { return exitCode_; }
 
  private:
-  // ------------------------------------------------ agent_connection.cpp
-  void subscribe();
-  void onSubscribeResponse(uint64_t generation, const net::ClientResponse& head);
-  void onData(uint64_t generation, std::string_view data);
-  void onClosed(uint64_t generation, const Status& status);
-  void scheduleResubscribe();
-  v1::executor::Call subscribeCall() const;
-  v1::executor::Call newCall(v1::executor::Call::Type type) const;
-  void sendCall(v1::executor::Call call);
-  void sendNextCall();
   void handleEvent(const v1::executor::Event& event);
-  void acknowledged(const v1::executor::Event::Acknowledged& ack);
-
-  // ------------------------------------------------ command_executor.cpp
   void launch(const v1::TaskInfo& task);
   void kill(const v1::TaskID& taskId, const std::optional<v1::KillPolicy>& policy, std::optional<Duration> cap);
   void escalateKill();
@@ -75,36 +59,18 @@ class CommandExecutor {
   void sendStatus(const v1::TaskID& taskId, v1::TaskState state, const std::string& message);
   void finishIfDone();
   void exit(int code);
-  bool hasCapability(v1::FrameworkInfo::Capability::Type type) const;
 
   boost::asio::io_context& io_;
   ExecutorEnvironment env_;
 
-  // Connection to the agent.
-  std::shared_ptr<net::HttpStream> stream_;
-  uint64_t generation_ = 0;
-  RecordIoDecoder decoder_;
-  unsigned lastSubscribeStatus_ = 0;
-  bool subscribed_ = false;
-  Duration backoff_{};
-  std::optional<std::chrono::steady_clock::time_point> disconnectedSince_;
-  boost::asio::steady_timer resubscribeTimer_;
-  std::deque<v1::executor::Call> calls_;
-  bool callInFlight_ = false;
-  uint64_t callGeneration_ = 0;
-
-  // What SUBSCRIBED told us.
-  std::optional<v1::FrameworkInfo> frameworkInfo_;
+  ExecutorClient client_;
 
   // The task.
   std::optional<v1::TaskInfo> task_;
-  bool taskUnacknowledged_ = false;  // no update of it acknowledged yet
   pid_t taskPid_ = -1;
   bool killing_ = false;
   bool shuttingDown_ = false;
   bool terminalSent_ = false;
-  bool exitAfterCall_ = false;  // the terminal ack wait is over; exit once the call in flight ends
-  std::vector<v1::executor::Call::Update> unacknowledged_;
   boost::asio::steady_timer killTimer_;
   boost::asio::steady_timer exitTimer_;
   boost::asio::signal_set childSignals_;

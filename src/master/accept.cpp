@@ -95,14 +95,13 @@ Status MasterCore::accept(FrameworkRecord& framework, const Call::Accept& accept
       tasks.assign(operation.launch_group().task_group().tasks().begin(),
                    operation.launch_group().task_group().tasks().end());
     }
+    if (operation.type() == v1::Offer::Operation::LAUNCH_GROUP && offerError.empty()) {
+      launchTaskGroup(framework, *agentIt->second, operation.launch_group(), used.front().role, remaining, now);
+      continue;
+    }
     for (const v1::TaskInfo& task : tasks) {
       if (!offerError.empty()) {
         refuseTask(framework, task, dropped, v1::TaskStatus::REASON_INVALID_OFFERS, offerError, now);
-        continue;
-      }
-      if (operation.type() == v1::Offer::Operation::LAUNCH_GROUP) {
-        refuseTask(framework, task, v1::TASK_ERROR, v1::TaskStatus::REASON_TASK_GROUP_INVALID,
-                   "LAUNCH_GROUP is not supported by this master yet", now);
         continue;
       }
       Result<Resources> taskResources = validateTask(framework, *agentIt->second, task, used.front().role, remaining);
@@ -170,8 +169,8 @@ Result<Resources> MasterCore::validateTask(const FrameworkRecord& framework, con
   return allocated;
 }
 
-void MasterCore::launchTask(FrameworkRecord& framework, AgentRecord& agent, const v1::TaskInfo& info,
-                            const Resources& resources, TimePoint now) {
+void MasterCore::addLaunchedTask(FrameworkRecord& framework, AgentRecord& agent, const v1::TaskInfo& info,
+                                 const Resources& resources, const v1::ExecutorInfo* executorInfo) {
   TaskRecord record;
   v1::Task& task = record.task;
   task.set_name(info.name());
@@ -180,7 +179,7 @@ void MasterCore::launchTask(FrameworkRecord& framework, AgentRecord& agent, cons
   *task.mutable_agent_id() = info.agent_id();
   task.set_state(v1::TASK_STAGING);
   resources.toProto(task.mutable_resources());
-  if (info.has_executor()) *task.mutable_executor_id() = info.executor().executor_id();
+  if (executorInfo != nullptr) *task.mutable_executor_id() = executorInfo->executor_id();
   if (info.has_labels()) *task.mutable_labels() = info.labels();
   if (info.has_kill_policy()) *task.mutable_kill_policy() = info.kill_policy();
   task.set_user(info.has_command() && info.command().has_user() ? info.command().user() : framework.info.user());
@@ -189,12 +188,17 @@ void MasterCore::launchTask(FrameworkRecord& framework, AgentRecord& agent, cons
   TaskId taskId(info.task_id().value());
   framework.tasks.emplace(taskId, std::move(record));
   agent.tasks.insert({framework.id, taskId});
-  if (info.has_executor()) {
-    v1::ExecutorInfo executor = info.executor();
+  if (executorInfo != nullptr) {
+    v1::ExecutorInfo executor = *executorInfo;
     executor.mutable_framework_id()->set_value(framework.id.value());
     agent.executors[framework.id][ExecutorId(executor.executor_id().value())] = executor;
   }
+}
 
+void MasterCore::launchTask(FrameworkRecord& framework, AgentRecord& agent, const v1::TaskInfo& info,
+                            const Resources& resources, TimePoint now) {
+  addLaunchedTask(framework, agent, info, resources, info.has_executor() ? &info.executor() : nullptr);
+  TaskId taskId(info.task_id().value());
   internal::AgentEvent event;
   event.set_type(internal::AgentEvent::RUN_TASK);
   *event.mutable_run_task()->mutable_framework_info() = framework.info;

@@ -181,6 +181,19 @@ class MasterCore {
                                  const std::string& role, const Resources& available) const;
   void refuseTask(FrameworkRecord& framework, const v1::TaskInfo& task, v1::TaskState state,
                   v1::TaskStatus::Reason reason, const std::string& message, TimePoint now);
+  // Records a validated task (and its executor) as launched on `agent`.
+  void addLaunchedTask(FrameworkRecord& framework, AgentRecord& agent, const v1::TaskInfo& task,
+                       const Resources& resources, const v1::ExecutorInfo* executor);
+
+  // LAUNCH_GROUP (task_groups.cpp)
+  // Validates the group as a whole (mesos-reference.md §1.3); returns what
+  // it uses of `available` (executor, if not yet on the agent, plus tasks).
+  Result<Resources> validateTaskGroup(const FrameworkRecord& framework, const AgentRecord& agent,
+                                      const v1::Offer::Operation::LaunchGroup& launch, const std::string& role,
+                                      const Resources& available) const;
+  // Launches a valid group (RUN_TASK_GROUP), or refuses all its tasks.
+  void launchTaskGroup(FrameworkRecord& framework, AgentRecord& agent, const v1::Offer::Operation::LaunchGroup& launch,
+                       const std::string& role, Resources& remaining, TimePoint now);
 
   // tasks and status updates (tasks.cpp)
   void statusUpdate(const internal::AgentCall::StatusUpdate& update, AgentRecord& agent, TimePoint now);

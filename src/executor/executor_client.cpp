@@ -1,9 +1,13 @@
-// The command executor's side of the v1 executor API: SUBSCRIBE with
-// retries, the event stream, and the serialized queue of other calls.
+// ExecutorClient: subscription with retries, the event stream, the
+// serialized queue of calls and the acknowledgement bookkeeping.
+#include "executor/executor_client.hpp"
+
 #include <spdlog/spdlog.h>
 
-#include "executor/command_executor.hpp"
+#include <utility>
+
 #include "mezzo/common/codec.hpp"
+#include "mezzo/common/ids.hpp"
 
 namespace mezzo::executor {
 
@@ -17,7 +21,35 @@ constexpr auto kCallTimeout = std::chrono::seconds(10);
 
 }  // namespace
 
-Call CommandExecutor::newCall(Call::Type type) const {
+ExecutorClient::ExecutorClient(boost::asio::io_context& io, ExecutorEnvironment env, Handlers handlers)
+    : io_(io), env_(std::move(env)), handlers_(std::move(handlers)), resubscribeTimer_(io) {}
+
+ExecutorClient::~ExecutorClient() { close(); }
+
+void ExecutorClient::start() {
+  disconnectedSince_ = std::chrono::steady_clock::now();
+  subscribe();
+}
+
+void ExecutorClient::close() {
+  if (closed_) return;
+  closed_ = true;
+  ++generation_;
+  ++callGeneration_;
+  calls_.clear();
+  resubscribeTimer_.cancel();
+  if (auto stream = std::move(stream_)) stream->close();
+}
+
+bool ExecutorClient::frameworkHasCapability(v1::FrameworkInfo::Capability::Type type) const {
+  if (!frameworkInfo_) return false;
+  for (const auto& capability : frameworkInfo_->capabilities()) {
+    if (capability.type() == type) return true;
+  }
+  return false;
+}
+
+Call ExecutorClient::newCall(Call::Type type) const {
   Call call;
   call.set_type(type);
   call.mutable_framework_id()->set_value(env_.frameworkId);
@@ -25,16 +57,16 @@ Call CommandExecutor::newCall(Call::Type type) const {
   return call;
 }
 
-Call CommandExecutor::subscribeCall() const {
+Call ExecutorClient::subscribeCall() const {
   Call call = newCall(Call::SUBSCRIBE);
   auto* subscribe = call.mutable_subscribe();
-  if (task_ && taskUnacknowledged_) *subscribe->add_unacknowledged_tasks() = *task_;
+  for (const auto& [id, task] : unacknowledgedTasks_) *subscribe->add_unacknowledged_tasks() = task;
   for (const Call::Update& update : unacknowledged_) *subscribe->add_unacknowledged_updates() = update;
   return call;
 }
 
-void CommandExecutor::subscribe() {
-  if (exiting_) return;
+void ExecutorClient::subscribe() {
+  if (closed_) return;
   const uint64_t generation = ++generation_;
   if (auto old = std::move(stream_)) old->close();
   decoder_ = RecordIoDecoder();
@@ -57,13 +89,13 @@ void CommandExecutor::subscribe() {
   stream_ = net::HttpStream::open(io_, env_.agent, std::move(request), std::move(callbacks));
 }
 
-void CommandExecutor::onSubscribeResponse(uint64_t generation, const net::ClientResponse& head) {
+void ExecutorClient::onSubscribeResponse(uint64_t generation, const net::ClientResponse& head) {
   if (generation != generation_) return;
   lastSubscribeStatus_ = head.status;
   if (head.status != 200) spdlog::warn("Agent refused SUBSCRIBE: HTTP {} {}", head.status, head.body);
 }
 
-void CommandExecutor::onData(uint64_t generation, std::string_view data) {
+void ExecutorClient::onData(uint64_t generation, std::string_view data) {
   if (generation != generation_) return;
   auto records = decoder_.feed(data);
   if (!records) {
@@ -80,12 +112,17 @@ void CommandExecutor::onData(uint64_t generation, std::string_view data) {
       continue;
     }
     handleEvent(event);
-    if (generation != generation_ || exiting_) return;
+    if (generation != generation_ || closed_) return;
   }
 }
 
-void CommandExecutor::onClosed(uint64_t generation, const Status& status) {
-  if (generation != generation_ || exiting_) return;
+void ExecutorClient::agentLost(const std::string& why) {
+  close();
+  if (handlers_.onAgentLost) handlers_.onAgentLost(why);
+}
+
+void ExecutorClient::onClosed(uint64_t generation, const Status& status) {
+  if (generation != generation_ || closed_) return;
   ++generation_;
   subscribed_ = false;
   calls_.clear();
@@ -93,23 +130,17 @@ void CommandExecutor::onClosed(uint64_t generation, const Status& status) {
   ++callGeneration_;
   // The agent does not know this executor (any more): nobody is left to report to.
   if (lastSubscribeStatus_ == 400 || lastSubscribeStatus_ == 403 || lastSubscribeStatus_ == 404) {
-    spdlog::error("The agent refused this executor; killing the task and exiting");
-    if (taskPid_ > 0) ::killpg(taskPid_, SIGKILL);
-    return exit(1);
+    return agentLost("the agent refused this executor");
   }
   auto now = std::chrono::steady_clock::now();
   if (!disconnectedSince_) disconnectedSince_ = now;
   spdlog::warn("Disconnected from the agent at {}: {}", env_.agent.toString(),
                status.isOk() ? "stream ended" : status.message());
-  if (now - *disconnectedSince_ > env_.reconnectWindow()) {
-    spdlog::error("The agent stayed unreachable; killing the task and exiting");
-    if (taskPid_ > 0) ::killpg(taskPid_, SIGKILL);
-    return exit(1);
-  }
+  if (now - *disconnectedSince_ > env_.reconnectWindow()) return agentLost("the agent stayed unreachable");
   scheduleResubscribe();
 }
 
-void CommandExecutor::scheduleResubscribe() {
+void ExecutorClient::scheduleResubscribe() {
   backoff_ = backoff_ == Duration::zero() ? Duration(kMinBackoff)
                                           : std::min(backoff_ * 2, std::max(env_.subscriptionBackoffMax,
                                                                             Duration(kMinBackoff)));
@@ -119,14 +150,41 @@ void CommandExecutor::scheduleResubscribe() {
   });
 }
 
-void CommandExecutor::sendCall(Call call) {
+void ExecutorClient::rememberTask(const v1::TaskInfo& task) { unacknowledgedTasks_[task.task_id().value()] = task; }
+
+void ExecutorClient::sendStatus(v1::TaskStatus status) {
+  Call::Update update;
+  status.set_source(v1::TaskStatus::SOURCE_EXECUTOR);
+  status.set_uuid(randomUuidBytes());
+  status.set_timestamp(toEpochSeconds(SystemClock().now()));
+  status.mutable_executor_id()->set_value(env_.executorId);
+  *update.mutable_status() = std::move(status);
+  unacknowledged_.push_back(update);
+  Call call = newCall(Call::UPDATE);
+  *call.mutable_update() = std::move(update);
+  sendCall(std::move(call));
+}
+
+void ExecutorClient::sendMessage(const std::string& data) {
+  Call call = newCall(Call::MESSAGE);
+  call.mutable_message()->set_data(data);
+  sendCall(std::move(call));
+}
+
+void ExecutorClient::whenIdle(std::function<void()> done) {
+  if (!callInFlight_) return done();
+  whenIdle_ = std::move(done);
+}
+
+void ExecutorClient::sendCall(Call call) {
+  if (closed_) return;
   calls_.push_back(std::move(call));
   sendNextCall();
 }
 
 // One call at a time: each POST is its own connection, and the agent must
 // see a task's updates in the order they were made.
-void CommandExecutor::sendNextCall() {
+void ExecutorClient::sendNextCall() {
   if (callInFlight_ || calls_.empty() || !subscribed_) return;
   callInFlight_ = true;
   const uint64_t generation = callGeneration_;
@@ -145,15 +203,12 @@ void CommandExecutor::sendNextCall() {
     }
     calls_.pop_front();
     callInFlight_ = false;
-    if (exitAfterCall_) {
-      spdlog::warn("The terminal update was not acknowledged in time; exiting after the agent answered");
-      return exit(0);
-    }
+    if (auto done = std::exchange(whenIdle_, nullptr)) return done();
     sendNextCall();
   });
 }
 
-void CommandExecutor::handleEvent(const Event& event) {
+void ExecutorClient::handleEvent(const Event& event) {
   switch (event.type()) {
     case Event::SUBSCRIBED:
       spdlog::info("Subscribed to agent {} as executor {}", env_.agent.toString(), env_.executorId);
@@ -162,40 +217,23 @@ void CommandExecutor::handleEvent(const Event& event) {
       disconnectedSince_.reset();
       frameworkInfo_ = event.subscribed().framework_info();
       sendNextCall();
-      return;
-    case Event::LAUNCH:
-      return launch(event.launch().task());
-    case Event::KILL: {
-      std::optional<v1::KillPolicy> policy;
-      if (event.kill().has_kill_policy()) policy = event.kill().kill_policy();
-      return kill(event.kill().task_id(), policy, std::nullopt);
-    }
-    case Event::ACKNOWLEDGED:
-      return acknowledged(event.acknowledged());
-    case Event::SHUTDOWN:
-      spdlog::info("Received SHUTDOWN from the agent");
-      return shutdown(env_.shutdownGracePeriod);
-    case Event::MESSAGE:
-      spdlog::info("Received a framework message of {} bytes", event.message().data().size());
-      return;
+      break;
     case Event::ERROR:
       spdlog::error("Agent reported an error: {}", event.error().message());
       return;
     case Event::HEARTBEAT:
       return;
-    case Event::LAUNCH_GROUP:
-      spdlog::error("The command executor cannot run task groups");
+    case Event::ACKNOWLEDGED: {
+      const auto& ack = event.acknowledged();
+      std::erase_if(unacknowledged_, [&](const Call::Update& update) { return update.status().uuid() == ack.uuid(); });
+      unacknowledgedTasks_.erase(ack.task_id().value());
+      if (handlers_.onAcknowledged) handlers_.onAcknowledged(ack.task_id());
       return;
+    }
     default:
-      spdlog::warn("Ignoring unknown event type {}", static_cast<int>(event.type()));
-      return;
+      break;
   }
-}
-
-void CommandExecutor::acknowledged(const Event::Acknowledged& ack) {
-  std::erase_if(unacknowledged_, [&](const Call::Update& update) { return update.status().uuid() == ack.uuid(); });
-  if (task_ && ack.task_id().value() == task_->task_id().value()) taskUnacknowledged_ = false;
-  finishIfDone();
+  if (handlers_.onEvent) handlers_.onEvent(event);
 }
 
 }  // namespace mezzo::executor

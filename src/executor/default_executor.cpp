@@ -1,0 +1,247 @@
+// The default executor's tasks: group launch, group kill with escalation,
+// reaping, status updates and exit.
+#include "executor/default_executor.hpp"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "agent/process.hpp"
+#include "executor/task_process.hpp"
+#include "mezzo/common/durations.hpp"
+
+namespace mezzo::executor {
+
+namespace {
+
+using Event = v1::executor::Event;
+
+}  // namespace
+
+DefaultExecutor::DefaultExecutor(boost::asio::io_context& io, ExecutorEnvironment env)
+    : io_(io), env_(env),
+      client_(io, std::move(env),
+              ExecutorClient::Handlers{
+                  .onEvent = [this](const Event& event) { handleEvent(event); },
+                  .onAcknowledged = [this](const v1::TaskID&) { finishIfDone(); },
+                  .onAgentLost =
+                      [this](const std::string& why) {
+                        spdlog::error("Lost the agent ({}); killing the tasks and exiting", why);
+                        for (auto& [id, run] : tasks_) {
+                          if (run.pid > 0) ::killpg(run.pid, SIGKILL);
+                        }
+                        exit(1);
+                      }}),
+      exitTimer_(io), childSignals_(io, SIGCHLD), terminationSignals_(io, SIGTERM, SIGINT) {}
+
+DefaultExecutor::~DefaultExecutor() = default;
+
+void DefaultExecutor::start() {
+  spdlog::info("Starting default executor {} of framework {} (agent {})", env_.executorId, env_.frameworkId,
+               env_.agent.toString());
+  watchChildren();
+  watchTermination();
+  client_.start();
+}
+
+void DefaultExecutor::handleEvent(const Event& event) {
+  switch (event.type()) {
+    case Event::LAUNCH_GROUP:
+      return launchGroup(event.launch_group().task_group());
+    case Event::LAUNCH: {
+      TaskRun& run = tasks_[event.launch().task().task_id().value()];
+      run.info = event.launch().task();
+      run.group = nextGroup_++;
+      run.killTimer = std::make_unique<boost::asio::steady_timer>(io_);
+      client_.rememberTask(run.info);
+      return sendStatus(run, v1::TASK_FAILED, "The default executor runs task groups only (LAUNCH_GROUP)");
+    }
+    case Event::KILL: {
+      auto it = tasks_.find(event.kill().task_id().value());
+      if (it == tasks_.end()) {
+        spdlog::warn("Ignoring KILL of unknown task {}", event.kill().task_id().value());
+        return;
+      }
+      std::optional<v1::KillPolicy> policy;
+      if (event.kill().has_kill_policy()) policy = event.kill().kill_policy();
+      return killGroup(it->second.group, policy, std::nullopt);
+    }
+    case Event::SHUTDOWN:
+      spdlog::info("Received SHUTDOWN from the agent");
+      return shutdown(env_.shutdownGracePeriod);
+    case Event::MESSAGE:
+      spdlog::info("Received a framework message of {} bytes", event.message().data().size());
+      return;
+    default:
+      return;
+  }
+}
+
+void DefaultExecutor::launchGroup(const v1::TaskGroupInfo& group) {
+  const int groupIndex = nextGroup_++;
+  std::vector<TaskRun*> runs;
+  for (const v1::TaskInfo& task : group.tasks()) {
+    if (tasks_.contains(task.task_id().value())) {
+      spdlog::warn("Ignoring duplicate task {}", task.task_id().value());
+      continue;
+    }
+    TaskRun& run = tasks_[task.task_id().value()];
+    run.info = task;
+    run.group = groupIndex;
+    run.killTimer = std::make_unique<boost::asio::steady_timer>(io_);
+    client_.rememberTask(task);
+    runs.push_back(&run);
+  }
+  // All tasks of a group start together: if one cannot, the group is killed.
+  for (TaskRun* run : runs) sendStatus(*run, v1::TASK_STARTING, "");
+  bool allStarted = true;
+  for (TaskRun* run : runs) allStarted = spawnTask(*run) && allStarted;
+  for (TaskRun* run : runs) {
+    if (run->pid > 0) sendStatus(*run, v1::TASK_RUNNING, "");
+  }
+  if (!allStarted) killGroup(groupIndex, std::nullopt, std::nullopt);
+}
+
+bool DefaultExecutor::spawnTask(TaskRun& run) {
+  const std::string& id = run.info.task_id().value();
+  const std::filesystem::path sandbox = env_.sandbox.empty() ? std::string(".") : env_.sandbox;
+  const std::filesystem::path taskDir = sandbox / "tasks" / id;
+  std::error_code ec;
+  std::filesystem::create_directories(taskDir, ec);
+  auto pid = spawnTaskCommand(run.info, sandbox.string(), ec ? "" : (taskDir / "stdout").string(),
+                              ec ? "" : (taskDir / "stderr").string());
+  if (!pid) {
+    spdlog::error("Failed to launch task {}: {}", id, pid.error());
+    sendStatus(run, v1::TASK_FAILED, pid.error());
+    return false;
+  }
+  run.pid = *pid;
+  spdlog::info("Running task {} as pid {}", id, run.pid);
+  return true;
+}
+
+void DefaultExecutor::killGroup(int group, const std::optional<v1::KillPolicy>& policy, std::optional<Duration> cap) {
+  for (auto& [id, run] : tasks_) {
+    if (run.group == group) killTask(run, policy, cap);
+  }
+}
+
+void DefaultExecutor::killTask(TaskRun& run, const std::optional<v1::KillPolicy>& policy,
+                               std::optional<Duration> cap) {
+  if (run.terminal) return;
+  if (run.pid <= 0) {
+    run.killing = true;
+    return sendStatus(run, v1::TASK_KILLED, "Task was killed before it ran");
+  }
+  const Duration grace = killGracePeriod(policy, run.info, cap);
+  const bool alreadyKilling = run.killing;
+  run.killing = true;
+  if (alreadyKilling && !cap) return;
+  if (!alreadyKilling) {
+    if (client_.frameworkHasCapability(v1::FrameworkInfo::Capability::TASK_KILLING_STATE)) {
+      sendStatus(run, v1::TASK_KILLING, "");
+    }
+    spdlog::info("Killing task {} (pid group {}) with a grace period of {}", run.info.task_id().value(), run.pid,
+                 formatDuration(grace));
+    ::killpg(run.pid, SIGTERM);
+  }
+  const pid_t pid = run.pid;
+  run.killTimer->expires_after(toMillis(grace));
+  run.killTimer->async_wait([pid](boost::system::error_code ec) {
+    // The task may have been reaped already; its pid group is gone then
+    // (a pid is not reused while its group lives on in our children).
+    if (!ec) ::killpg(pid, SIGKILL);
+  });
+}
+
+void DefaultExecutor::shutdown(std::optional<Duration> cap) {
+  shuttingDown_ = true;
+  if (cap) cap = std::max(Duration::zero(), *cap - Duration(kShutdownReserve));
+  for (auto& [id, run] : tasks_) killTask(run, std::nullopt, cap);
+  finishIfDone();
+}
+
+void DefaultExecutor::watchChildren() {
+  childSignals_.async_wait([this](boost::system::error_code ec, int) {
+    if (ec) return;
+    int status = 0;
+    pid_t pid = 0;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+      for (auto& [id, run] : tasks_) {
+        if (run.pid == pid) {
+          taskExited(run, status);
+          break;
+        }
+      }
+    }
+    watchChildren();
+  });
+}
+
+void DefaultExecutor::watchTermination() {
+  terminationSignals_.async_wait([this](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    spdlog::info("Received signal {}; killing the tasks", signal);
+    shutdown(Duration(kShutdownReserve));
+    watchTermination();
+  });
+}
+
+void DefaultExecutor::taskExited(TaskRun& run, int waitStatus) {
+  run.pid = -1;
+  run.killTimer->cancel();
+  const std::string how = "Command " + agent::describeWaitStatus(waitStatus);
+  spdlog::info("Task {}: {}", run.info.task_id().value(), how);
+  const v1::TaskState state = terminalStateOf(waitStatus, run.killing);
+  sendStatus(run, state, how);
+  // A failed task takes its group down (a finished one does not).
+  if (state == v1::TASK_FAILED) killGroup(run.group, std::nullopt, std::nullopt);
+  finishIfDone();
+}
+
+void DefaultExecutor::sendStatus(TaskRun& run, v1::TaskState state, const std::string& message) {
+  if (run.terminal) return;
+  v1::TaskStatus status;
+  *status.mutable_task_id() = run.info.task_id();
+  status.set_state(state);
+  if (!message.empty()) status.set_message(message);
+  const bool terminal = state == v1::TASK_FINISHED || state == v1::TASK_FAILED || state == v1::TASK_KILLED;
+  if (terminal) run.terminal = true;
+  client_.sendStatus(std::move(status));
+  if (terminal && !anyLive()) {
+    exitTimer_.expires_after(kTerminalAckWait);
+    exitTimer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      client_.whenIdle([this] {
+        spdlog::warn("The terminal updates were not acknowledged in time; exiting anyway");
+        exit(0);
+      });
+    });
+  }
+}
+
+bool DefaultExecutor::anyLive() const {
+  for (const auto& [id, run] : tasks_) {
+    if (!run.terminal) return true;
+  }
+  return false;
+}
+
+void DefaultExecutor::finishIfDone() {
+  if (anyLive()) return;
+  if ((!tasks_.empty() && client_.allAcknowledged()) || (shuttingDown_ && tasks_.empty())) exit(0);
+}
+
+void DefaultExecutor::exit(int code) {
+  if (exiting_) return;
+  exiting_ = true;
+  exitCode_ = code;
+  spdlog::info("Default executor exiting with code {}", code);
+  client_.close();
+  io_.stop();
+}
+
+}  // namespace mezzo::executor

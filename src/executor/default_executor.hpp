@@ -1,0 +1,81 @@
+// DefaultExecutor: Mezzo's default executor (mezzo-default-executor), the
+// executor of ExecutorInfo.type DEFAULT that runs task groups (LAUNCH_GROUP,
+// mesos-reference.md §1.3). A client of the public v1 executor API through
+// ExecutorClient.
+//
+// Semantics (as Mesos): on LAUNCH_GROUP every task of the group gets
+// TASK_STARTING, is spawned as a child process (own process group) sharing
+// the executor's sandbox as working directory (its stdout/stderr go to
+// `tasks/<task id>/stdout|stderr` there), then TASK_RUNNING. A task that
+// exits 0 is TASK_FINISHED; one that exits otherwise is TASK_FAILED and the
+// other live tasks of its group are killed (TASK_KILLED). A KILL of one task
+// kills its whole group: every live task gets TASK_KILLING (with the
+// framework's TASK_KILLING_STATE capability), SIGTERM, SIGKILL after the
+// kill policy's grace period (KILL's policy, else the task's, else 3 s), and
+// ends TASK_KILLED. SHUTDOWN or SIGTERM kill every task. The executor exits
+// once no task is live and every terminal update is acknowledged (or a few
+// seconds after the last one). A plain LAUNCH is refused with TASK_FAILED.
+//
+// Thread-safety: everything runs on the one io_context thread passed in.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "executor/executor_client.hpp"
+
+namespace mezzo::executor {
+
+class DefaultExecutor {
+ public:
+  DefaultExecutor(boost::asio::io_context& io, ExecutorEnvironment env);
+  ~DefaultExecutor();
+
+  void start();
+  int exitCode() const { return exitCode_; }
+
+ private:
+  struct TaskRun {
+    v1::TaskInfo info;
+    int group = 0;      // index of the LAUNCH_GROUP it came in
+    pid_t pid = -1;     // process group leader; -1 when not running
+    bool killing = false;
+    bool terminal = false;  // terminal update sent
+    std::unique_ptr<boost::asio::steady_timer> killTimer;
+  };
+
+  void handleEvent(const v1::executor::Event& event);
+  void launchGroup(const v1::TaskGroupInfo& group);
+  // Spawns one task; false (after its TASK_FAILED) if it could not start.
+  bool spawnTask(TaskRun& run);
+  void killGroup(int group, const std::optional<v1::KillPolicy>& policy, std::optional<Duration> cap);
+  void killTask(TaskRun& run, const std::optional<v1::KillPolicy>& policy, std::optional<Duration> cap);
+  void shutdown(std::optional<Duration> cap);
+  void watchChildren();
+  void watchTermination();
+  void taskExited(TaskRun& run, int waitStatus);
+  void sendStatus(TaskRun& run, v1::TaskState state, const std::string& message);
+  bool anyLive() const;
+  void finishIfDone();
+  void exit(int code);
+
+  boost::asio::io_context& io_;
+  ExecutorEnvironment env_;
+  ExecutorClient client_;
+  std::map<std::string, TaskRun> tasks_;  // by task id
+  int nextGroup_ = 0;
+  bool shuttingDown_ = false;
+  boost::asio::steady_timer exitTimer_;
+  boost::asio::signal_set childSignals_;
+  boost::asio::signal_set terminationSignals_;
+  bool exiting_ = false;
+  int exitCode_ = 0;
+};
+
+}  // namespace mezzo::executor

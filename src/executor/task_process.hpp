@@ -1,0 +1,43 @@
+// What Mezzo's executors share about running a task as a child process:
+// spawning its CommandInfo, the kill grace period, the terminal state of an
+// ended task, and the timing constants of kill, shutdown and exit.
+//
+// Thread-safety: free functions without state.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "mezzo/common/clock.hpp"
+#include "mezzo/common/status.hpp"
+#include "mezzo/v1/mesos.pb.h"
+
+namespace mezzo::executor {
+
+// Grace period of a kill when neither the KILL nor the task gives one.
+inline constexpr auto kDefaultKillGracePeriod = std::chrono::seconds(3);
+// How long an executor waits for the acknowledgement of its last terminal update.
+inline constexpr auto kTerminalAckWait = std::chrono::seconds(5);
+// Part of the shutdown grace period kept for reporting after the kill.
+inline constexpr auto kShutdownReserve = std::chrono::seconds(1);
+
+inline std::chrono::milliseconds toMillis(Duration duration) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(duration);
+}
+
+// The KILL's policy, else the task's, else the default; at most `cap`.
+Duration killGracePeriod(const std::optional<v1::KillPolicy>& policy, const v1::TaskInfo& task,
+                         std::optional<Duration> cap);
+
+// Spawns the task's command in its own process group with the executor's
+// environment plus CommandInfo.environment. Empty paths are inherited.
+Result<pid_t> spawnTaskCommand(const v1::TaskInfo& task, const std::string& workingDirectory,
+                               const std::string& stdoutPath, const std::string& stderrPath);
+
+// TASK_KILLED when killed on request, TASK_FINISHED on exit 0, else TASK_FAILED.
+v1::TaskState terminalStateOf(int waitStatus, bool killing);
+
+}  // namespace mezzo::executor

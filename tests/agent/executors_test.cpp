@@ -1,0 +1,194 @@
+// Executors other than the command executor, through a real master, agent
+// and wire-level scheduler: task groups under the default executor
+// (LAUNCH_GROUP, group kill semantics, master validation), and a custom
+// executor (tests/agent/helpers/echo_executor.cpp) exchanging framework
+// messages both ways.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "harness/process.hpp"
+#include "harness/scheduler_session.hpp"
+#include "mezzo/common/resources.hpp"
+
+namespace mezzo::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+bool terminal(v1::TaskState state) {
+  return state == v1::TASK_FINISHED || state == v1::TASK_FAILED || state == v1::TASK_KILLED ||
+         state == v1::TASK_ERROR || state == v1::TASK_LOST || state == v1::TASK_DROPPED || state == v1::TASK_GONE;
+}
+
+// Every task update (acknowledged) until `done` holds for what was seen, or
+// the timeout; keyed by task id, in arrival order.
+using Seen = std::map<std::string, std::vector<v1::TaskStatus>>;
+Seen collectUpdates(SchedulerSession& session, const std::function<bool(const Seen&)>& done,
+                    std::chrono::milliseconds timeout = 30s, Seen seen = {}) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done(seen) && std::chrono::steady_clock::now() < deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto event = session.waitForType(Event::UPDATE, left);
+    if (!event) break;
+    const v1::TaskStatus& status = event->update().status();
+    seen[status.task_id().value()].push_back(status);
+    if (status.has_uuid()) {
+      EXPECT_TRUE(session.acknowledge(status));
+    }
+  }
+  return seen;
+}
+
+bool allIn(const Seen& seen, const std::vector<std::string>& ids, const std::function<bool(v1::TaskState)>& pred) {
+  for (const std::string& id : ids) {
+    auto it = seen.find(id);
+    if (it == seen.end() || it->second.empty() || !pred(it->second.back().state())) return false;
+  }
+  return true;
+}
+
+Call launchGroupCall(const v1::Offer& offer, const v1::ExecutorInfo& executor,
+                     const std::vector<v1::TaskInfo>& tasks) {
+  Call call;
+  call.set_type(Call::ACCEPT);
+  *call.mutable_accept()->add_offer_ids() = offer.id();
+  auto* operation = call.mutable_accept()->add_operations();
+  operation->set_type(v1::Offer::Operation::LAUNCH_GROUP);
+  *operation->mutable_launch_group()->mutable_executor() = executor;
+  for (const auto& task : tasks) *operation->mutable_launch_group()->mutable_task_group()->add_tasks() = task;
+  call.mutable_accept()->mutable_filters()->set_refuse_seconds(0);
+  return call;
+}
+
+v1::ExecutorInfo defaultExecutor(const std::string& id, const v1::Offer& offer) {
+  v1::ExecutorInfo executor;
+  executor.set_type(v1::ExecutorInfo::DEFAULT);
+  executor.mutable_executor_id()->set_value(id);
+  Resources resources = *Resources::parse("cpus:0.1;mem:32");
+  if (offer.has_allocation_info()) resources = resources.withAllocationRole(offer.allocation_info().role());
+  resources.toProto(executor.mutable_resources());
+  return executor;
+}
+
+class ExecutorsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster = std::make_unique<LocalCluster>();
+    session = std::make_unique<SchedulerSession>(cluster->master());
+    ASSERT_EQ(session->subscribe(subscribeCall("executor-tests")), 200u);
+    ASSERT_TRUE(session->waitForType(Event::SUBSCRIBED));
+  }
+
+  std::unique_ptr<LocalCluster> cluster;
+  std::unique_ptr<SchedulerSession> session;
+};
+
+TEST_F(ExecutorsTest, KillingOneTaskOfAGroupKillsTheGroup) {
+  auto offer = waitForOffer(*session);
+  ASSERT_TRUE(offer);
+  const std::vector<std::string> ids = {"g1", "g2", "g3"};
+  std::vector<v1::TaskInfo> tasks;
+  for (const std::string& id : ids) tasks.push_back(commandTask(id, *offer, "sleep 60"));
+  ASSERT_EQ(session->call(launchGroupCall(*offer, defaultExecutor("group-executor", *offer), tasks))->status, 202u);
+
+  Seen seen = collectUpdates(*session, [&](const Seen& s) {
+    return allIn(s, ids, [](v1::TaskState state) { return state == v1::TASK_RUNNING; });
+  });
+  ASSERT_TRUE(allIn(seen, ids, [](v1::TaskState state) { return state == v1::TASK_RUNNING; }));
+  for (const std::string& id : ids) {
+    EXPECT_EQ(seen[id].front().state(), v1::TASK_STARTING) << id;
+    EXPECT_EQ(seen[id].back().executor_id().value(), "group-executor") << id;
+  }
+
+  Call kill;
+  kill.set_type(Call::KILL);
+  kill.mutable_kill()->mutable_task_id()->set_value("g2");
+  *kill.mutable_kill()->mutable_agent_id() = offer->agent_id();
+  kill.mutable_kill()->mutable_kill_policy()->mutable_grace_period()->set_nanoseconds(500'000'000);
+  ASSERT_EQ(session->call(kill)->status, 202u);
+
+  seen = collectUpdates(*session, [&](const Seen& s) { return allIn(s, ids, terminal); }, 30s, std::move(seen));
+  ASSERT_TRUE(allIn(seen, ids, terminal));
+  // Anything after the terminal updates would show up now.
+  seen = collectUpdates(*session, [](const Seen&) { return false; }, 2s, std::move(seen));
+  for (const std::string& id : ids) {
+    int terminals = 0;
+    for (const v1::TaskStatus& status : seen[id]) terminals += terminal(status.state()) ? 1 : 0;
+    EXPECT_EQ(terminals, 1) << id;
+    EXPECT_EQ(seen[id].back().state(), v1::TASK_KILLED) << id;
+  }
+}
+
+TEST_F(ExecutorsTest, MasterRefusesAGroupWithoutADefaultExecutor) {
+  auto offer = waitForOffer(*session);
+  ASSERT_TRUE(offer);
+  v1::ExecutorInfo executor = defaultExecutor("custom", *offer);
+  executor.set_type(v1::ExecutorInfo::CUSTOM);
+  executor.mutable_command()->set_value("true");
+  std::vector<v1::TaskInfo> tasks = {commandTask("bad1", *offer, "true"), commandTask("bad2", *offer, "true")};
+  ASSERT_EQ(session->call(launchGroupCall(*offer, executor, tasks))->status, 202u);
+  for (const char* id : {"bad1", "bad2"}) {
+    auto status = session->waitForUpdate(id);
+    ASSERT_TRUE(status) << id;
+    EXPECT_EQ(status->state(), v1::TASK_ERROR);
+    EXPECT_EQ(status->reason(), v1::TaskStatus::REASON_TASK_GROUP_INVALID);
+  }
+}
+
+TEST_F(ExecutorsTest, MasterRefusesAGroupLargerThanTheOffer) {
+  auto offer = waitForOffer(*session);
+  ASSERT_TRUE(offer);
+  // Two tasks of 1.5 cpus each on a 2-cpu agent.
+  std::vector<v1::TaskInfo> tasks = {commandTask("big1", *offer, "true", "cpus:1.5;mem:32"),
+                                     commandTask("big2", *offer, "true", "cpus:1.5;mem:32")};
+  ASSERT_EQ(session->call(launchGroupCall(*offer, defaultExecutor("big", *offer), tasks))->status, 202u);
+  for (const char* id : {"big1", "big2"}) {
+    auto status = session->waitForUpdate(id);
+    ASSERT_TRUE(status) << id;
+    EXPECT_EQ(status->state(), v1::TASK_ERROR);
+    EXPECT_EQ(status->reason(), v1::TaskStatus::REASON_TASK_GROUP_INVALID);
+  }
+}
+
+Call messageCall(const v1::Offer& offer, const std::string& executorId, const std::string& data) {
+  Call call;
+  call.set_type(Call::MESSAGE);
+  *call.mutable_message()->mutable_agent_id() = offer.agent_id();
+  call.mutable_message()->mutable_executor_id()->set_value(executorId);
+  call.mutable_message()->set_data(data);
+  return call;
+}
+
+TEST_F(ExecutorsTest, CustomExecutorExchangesMessagesWithTheFramework) {
+  auto offer = waitForOffer(*session);
+  ASSERT_TRUE(offer);
+  v1::TaskInfo task = commandTask("echo", *offer, "unused");
+  task.clear_command();
+  v1::ExecutorInfo* executor = task.mutable_executor();
+  executor->mutable_executor_id()->set_value("echo-executor");
+  executor->mutable_command()->set_value(binDir() + "/mezzo-test-echo-executor");
+  executor->mutable_command()->set_shell(false);
+  ASSERT_EQ(session->call(launchCall(*offer, {task}))->status, 202u);
+  auto running = session->followTask("echo", v1::TASK_RUNNING);
+  ASSERT_FALSE(running.empty());
+  ASSERT_EQ(running.back().state(), v1::TASK_RUNNING);
+
+  auto isMessage = [](const std::string& data) {
+    return [data](const Event& event) { return event.type() == Event::MESSAGE && event.message().data() == data; };
+  };
+  ASSERT_EQ(session->call(messageCall(*offer, "echo-executor", "hello"))->status, 202u);
+  auto echoed = session->waitFor(isMessage("hello"));
+  ASSERT_TRUE(echoed) << "the executor's echo did not reach the framework";
+  EXPECT_EQ(echoed->message().executor_id().value(), "echo-executor");
+  EXPECT_EQ(echoed->message().agent_id().value(), offer->agent_id().value());
+
+  ASSERT_EQ(session->call(messageCall(*offer, "echo-executor", "finish"))->status, 202u);
+  auto finished = session->followTask("echo", v1::TASK_FINISHED);
+  ASSERT_FALSE(finished.empty());
+  EXPECT_EQ(finished.back().state(), v1::TASK_FINISHED);
+  EXPECT_EQ(finished.back().source(), v1::TaskStatus::SOURCE_EXECUTOR);
+}
+
+}  // namespace
+}  // namespace mezzo::testing
