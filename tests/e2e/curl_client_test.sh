@@ -22,20 +22,23 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; echo "--- master log" >&2; tail -30 "$WORK/master.log" >&2 || true; exit 1; }
 
-free_port() {
-  local port
-  while true; do
-    port=$((20000 + RANDOM % 40000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+# Daemons bind port 0 (the kernel picks a free one; choosing one ourselves
+# races with concurrent tests) and log where they listen.
+listening_port() {  # listening_port <log> -> the port from "... listening on <ip>:<port>"
+  for _ in $(seq 300); do
+    local port
+    port=$(grep -o 'listening on [0-9.]*:[0-9]*' "$1" 2>/dev/null | head -1 | sed 's/.*://') || true
+    if [[ -n "$port" ]]; then echo "$port"; return; fi
+    sleep 0.1
   done
+  fail "no 'listening on' line in $1"
 }
 
-MASTER_PORT=$(free_port)
-AGENT_PORT=$(free_port)
-MASTER=127.0.0.1:$MASTER_PORT
-"$BIN/mezzo-master" --ip=127.0.0.1 --port="$MASTER_PORT" --work_dir="$WORK/master" >"$WORK/master.log" 2>&1 &
+"$BIN/mezzo-master" --ip=127.0.0.1 --port=0 --work_dir="$WORK/master" >"$WORK/master.log" 2>&1 &
 PIDS+=($!)
-"$BIN/mezzo-agent" --master="$MASTER" --ip=127.0.0.1 --port="$AGENT_PORT" --work_dir="$WORK/agent" \
+MASTER_PORT=$(listening_port "$WORK/master.log")
+MASTER=127.0.0.1:$MASTER_PORT
+"$BIN/mezzo-agent" --master="$MASTER" --ip=127.0.0.1 --port=0 --work_dir="$WORK/agent" \
   --resources="cpus:2;mem:1024" --status_update_retry_interval=1secs >"$WORK/agent.log" 2>&1 &
 PIDS+=($!)
 
