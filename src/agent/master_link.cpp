@@ -164,6 +164,7 @@ internal::AgentCall AgentDaemon::registerCall() const {
     call.mutable_agent_id()->set_value(agentId_);
   }
   reg->set_version(kMezzoMesosVersion);
+  reg->set_ip(flags_.ip);
   for (const auto& [frameworkId, framework] : frameworks_) {
     if (framework->terminating) continue;
     *reg->add_frameworks() = framework->info;

@@ -26,6 +26,7 @@ Result<AgentId> MasterCore::registerAgent(const internal::AgentCall& call, const
     // 403 tells the agent to shut down rather than retry (agent_protocol.proto).
     return Status::permissionDenied("Agent " + id.value() + " has been marked gone by an operator");
   }
+  if (Status down = refuseAgentOnDownMachine(reg.agent_info(), reg.ip()); !down) return down;
   if (markingUnreachable_.contains(id)) {
     return Status::unavailable("Agent " + id.value() + " is being marked unreachable; retry later");
   }
@@ -86,6 +87,8 @@ void MasterCore::completeRegistration(const internal::AgentCall& call, const Age
   }
   agent->info = reg.agent_info();
   agent->info.mutable_id()->set_value(id.value());
+  agent->ip = reg.ip();
+  agent->maintenanceMachine = findMaintenanceMachine(agent->info.hostname(), agent->ip);
   agent->total = total;
   agent->version = reg.version();
   agent->connected = true;

@@ -165,7 +165,7 @@ void MasterCore::removeUnreachableAgent(const AgentId& id, TimePoint unreachable
       [&](FrameworkRecord& framework, TaskRecord& task) {
         reportTaskUnreachable(framework, task, unreachableTime, now);
       },
-      Farewell::kCloseStream, now);
+      Farewell::kCloseStream, "", now);
 }
 
 }  // namespace mezzo::master

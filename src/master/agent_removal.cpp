@@ -62,11 +62,11 @@ void MasterCore::goneWriteDone(uint64_t ticket, const Status& status, TimePoint 
   removeGoneAgent(id, now);
 }
 
-void MasterCore::reportTaskGone(FrameworkRecord& framework, TaskRecord& task, TimePoint now) {
+void MasterCore::reportTaskGone(FrameworkRecord& framework, TaskRecord& task, const std::string& message,
+                                TimePoint now) {
   TaskId taskId(task.task.task_id().value());
-  v1::TaskStatus status =
-      masterTaskStatus(taskId, v1::TASK_GONE_BY_OPERATOR, v1::TaskStatus::REASON_AGENT_REMOVED_BY_OPERATOR,
-                       "Agent " + task.task.agent_id().value() + " was marked gone by an operator", now);
+  v1::TaskStatus status = masterTaskStatus(taskId, v1::TASK_GONE_BY_OPERATOR,
+                                           v1::TaskStatus::REASON_AGENT_REMOVED_BY_OPERATOR, message, now);
   *status.mutable_agent_id() = task.task.agent_id();
   if (task.task.has_executor_id()) *status.mutable_executor_id() = task.task.executor_id();
   recordStatus(task, status);
@@ -81,9 +81,10 @@ void MasterCore::reportTaskGone(FrameworkRecord& framework, TaskRecord& task, Ti
 void MasterCore::removeGoneAgent(const AgentId& id, TimePoint now) {
   recoveredAgents_.erase(id);
   if (agents_.contains(id)) {
+    const std::string message = "Agent " + id.value() + " was marked gone by an operator";
     removeAgentRecord(
-        id, [&](FrameworkRecord& framework, TaskRecord& task) { reportTaskGone(framework, task, now); },
-        Farewell::kShutdown, now);
+        id, [&](FrameworkRecord& framework, TaskRecord& task) { reportTaskGone(framework, task, message, now); },
+        Farewell::kShutdown, message, now);
   }
   // Tasks it had when it became unreachable.
   for (auto& [frameworkId, framework] : frameworks_) {
@@ -112,11 +113,12 @@ void MasterCore::removeGoneAgent(const AgentId& id, TimePoint now) {
 }
 
 void MasterCore::removeAgentRecord(const AgentId& id, const LiveTaskReporter& reportLiveTask, Farewell farewell,
-                                   TimePoint now) {
+                                   const std::string& farewellMessage, TimePoint now) {
   auto it = agents_.find(id);
   if (it == agents_.end()) return;  // recovered from the registry: no tasks known here
   AgentRecord& agent = *it->second;
   rescindAgentOffers(agent, now);
+  rescindAgentInverseOffers(agent, /*notify=*/true);
   std::vector<std::pair<FrameworkId, TaskId>> tasks(agent.tasks.begin(), agent.tasks.end());
   for (const auto& [frameworkId, taskId] : tasks) {
     FrameworkRecord& framework = *frameworks_.at(frameworkId);
@@ -141,7 +143,7 @@ void MasterCore::removeAgentRecord(const AgentId& id, const LiveTaskReporter& re
     if (farewell == Farewell::kShutdown) {
       internal::AgentEvent event;
       event.set_type(internal::AgentEvent::SHUTDOWN);
-      event.mutable_shutdown()->set_message("Agent " + id.value() + " was marked gone by an operator");
+      event.mutable_shutdown()->set_message(farewellMessage);
       sendToAgent(agent, std::move(event));
     }
     effects_.push_back(CloseStream{agent.streamId});

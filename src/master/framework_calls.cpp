@@ -213,9 +213,13 @@ Status MasterCore::handleCall(const Call& call, const std::string& streamId, Tim
       // Resource requests are advisory; the allocator does not use them.
       return require(call.has_request(), "request");
     case Call::ACCEPT_INVERSE_OFFERS:
+      if (auto s = require(call.has_accept_inverse_offers(), "accept_inverse_offers"); !s) return s;
+      return answerInverseOffers(*framework, call.accept_inverse_offers().inverse_offer_ids(),
+                                 call.accept_inverse_offers().filters(), /*accepted=*/true, now);
     case Call::DECLINE_INVERSE_OFFERS:
-      // No maintenance schedules exist yet, so no inverse offers either.
-      return Status::ok();
+      if (auto s = require(call.has_decline_inverse_offers(), "decline_inverse_offers"); !s) return s;
+      return answerInverseOffers(*framework, call.decline_inverse_offers().inverse_offer_ids(),
+                                 call.decline_inverse_offers().filters(), /*accepted=*/false, now);
     default:
       return Status::invalidArgument("Call type " + Call::Type_Name(call.type()) + " is not supported");
   }
@@ -241,6 +245,7 @@ void MasterCore::disconnectFramework(FrameworkRecord& framework, TimePoint now) 
   framework.nextHeartbeat.reset();
   framework.failoverDeadline = now + secondsToDuration(std::max(0.0, framework.info.failover_timeout()));
   rescindFrameworkOffers(framework, /*notify=*/false, now);
+  removeFrameworkInverseOffers(framework.id);
   allocator_.deactivateFramework(framework.id);
   if (framework.info.failover_timeout() <= 0) removeFramework(framework.id, now);
 }
@@ -257,6 +262,7 @@ void MasterCore::removeFramework(const FrameworkId& id, TimePoint now) {
   FrameworkRecord& framework = *it->second;
   spdlog::info("Removing framework {} ({})", id.value(), framework.info.name());
   rescindFrameworkOffers(framework, /*notify=*/false, now);
+  removeFrameworkInverseOffers(framework.id);
 
   std::set<AgentId> agentsToNotify;
   for (auto& [taskId, task] : framework.tasks) {

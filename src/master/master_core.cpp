@@ -63,6 +63,7 @@ void MasterCore::registryOperationDone(uint64_t ticket, const Status& status, Ti
     Status applied = registry_.apply(operation->second);
     if (applied) {
       applyPolicyOperation(operation->second, now);
+      applyMaintenanceOperation(operation->second, now);
     } else {
       spdlog::error("Stored registry operation does not apply: {}", applied.message());
     }
@@ -177,6 +178,9 @@ void MasterCore::allocate(TimePoint now) {
     allocation.resources.toProto(offer.mutable_resources());
     *offer.mutable_attributes() = agent.info.attributes();
     offer.mutable_allocation_info()->set_role(allocation.role);
+    if (const v1::MachineInfo* machine = maintenanceMachine(agent)) {
+      *offer.mutable_unavailability() = machine->unavailability();
+    }
     if (auto executors = agent.executors.find(allocation.framework); executors != agent.executors.end()) {
       for (const auto& [executorId, info] : executors->second) {
         offer.add_executor_ids()->set_value(executorId.value());
@@ -197,6 +201,7 @@ void MasterCore::allocate(TimePoint now) {
     }
     sendToFramework(framework, std::move(event));
   }
+  makeInverseOffers(now);
 }
 
 }  // namespace mezzo::master

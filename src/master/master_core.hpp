@@ -26,6 +26,7 @@
 #include "master/records.hpp"
 #include "mezzo/common/status.hpp"
 #include "mezzo/internal/agent_protocol.pb.h"
+#include "mezzo/v1/maintenance/maintenance.pb.h"
 #include "mezzo/v1/master/master.pb.h"
 #include "mezzo/v1/scheduler/scheduler.pb.h"
 #include "store/registry.hpp"
@@ -109,6 +110,18 @@ class MasterCore {
   // kInvalidArgument; an agent whose first admission is still being
   // written: kUnavailable.
   Result<std::optional<uint64_t>> markAgentGone(const AgentId& id, TimePoint now);
+  // Maintenance (maintenance.cpp). Each call is validated against the
+  // registry (an error changes nothing) and written; the returned ticket
+  // completes in registryOperationDone(), which applies it: offers of
+  // agents on scheduled machines carry the unavailability and their
+  // frameworks get inverse offers; machines brought DOWN lose their agents
+  // (tasks TASK_GONE_BY_OPERATOR / TASK_LOST, agent told to SHUTDOWN).
+  Result<uint64_t> updateMaintenanceSchedule(const v1::maintenance::Schedule& schedule, TimePoint now);
+  Result<uint64_t> startMaintenance(const google::protobuf::RepeatedPtrField<v1::MachineID>& machines, TimePoint now);
+  Result<uint64_t> stopMaintenance(const google::protobuf::RepeatedPtrField<v1::MachineID>& machines, TimePoint now);
+  // DRAINING machines with the frameworks' answers to inverse offers, and DOWN machines.
+  v1::maintenance::ClusterStatus maintenanceStatus() const;
+  const std::map<OfferId, InverseOfferRecord>& inverseOffers() const { return inverseOffers_; }
   // Scalars used by live tasks of `role` and its descendants (offers excluded).
   alloc::Quantities usedByRoleSubtree(const std::string& role) const;
 
@@ -208,6 +221,20 @@ class MasterCore {
   // persist() after checking the operation applies to the current registry.
   Result<uint64_t> persistIfApplicable(internal::RegistryOperation operation);
 
+  // maintenance (maintenance.cpp)
+  void applyMaintenanceOperation(const internal::RegistryOperation& operation, TimePoint now);
+  // The scheduled machine an agent is on, if its machine is in maintenance.
+  const v1::MachineInfo* maintenanceMachine(const AgentRecord& agent) const;
+  std::optional<store::MachineKey> findMaintenanceMachine(const std::string& hostname, const std::string& ip) const;
+  Status refuseAgentOnDownMachine(const v1::AgentInfo& info, const std::string& ip) const;
+  void removeAgentOnDownMachine(const AgentId& id, TimePoint now);
+  void makeInverseOffers(TimePoint now);
+  Status answerInverseOffers(FrameworkRecord& framework, const google::protobuf::RepeatedPtrField<v1::OfferID>& ids,
+                             const v1::Filters& filters, bool accepted, TimePoint now);
+  void removeInverseOffer(const OfferId& id, bool notify);
+  void rescindAgentInverseOffers(const AgentRecord& agent, bool notify);
+  void removeFrameworkInverseOffers(const FrameworkId& framework);
+
   // agents (agent_calls.cpp)
   enum class Admission { kKnown, kFromUnreachable };  // how the agent got (back) into the registry
   void completeRegistration(const internal::AgentCall& call, const AgentId& id, const Resources& total,
@@ -238,10 +265,10 @@ class MasterCore {
   // terminal ones, sends FAILURE to every connected framework, ends the
   // agent's stream (after a SHUTDOWN event for kShutdown) and forgets it.
   void removeAgentRecord(const AgentId& id, const LiveTaskReporter& reportLiveTask, Farewell farewell,
-                         TimePoint now);
+                         const std::string& farewellMessage, TimePoint now);
   void goneWriteDone(uint64_t ticket, const Status& status, TimePoint now);
   void removeGoneAgent(const AgentId& id, TimePoint now);
-  void reportTaskGone(FrameworkRecord& framework, TaskRecord& task, TimePoint now);
+  void reportTaskGone(FrameworkRecord& framework, TaskRecord& task, const std::string& message, TimePoint now);
 
   MasterOptions options_;
   TimePoint startTime_;
@@ -282,6 +309,12 @@ class MasterCore {
   std::map<uint64_t, AgentId> goneWrites_;
   std::map<AgentId, uint64_t> markingGone_;
   std::optional<TimePoint> reregistrationDeadline_;
+  // Inverse offers: outstanding ones, the one per (framework, agent), the
+  // filters set by answers, and the answers by machine (maintenance status).
+  std::map<OfferId, InverseOfferRecord> inverseOffers_;
+  std::map<std::pair<FrameworkId, AgentId>, OfferId> outstandingInverseOffers_;
+  std::map<std::pair<FrameworkId, AgentId>, TimePoint> inverseOfferFilters_;
+  std::map<store::MachineKey, std::map<FrameworkId, v1::allocator::InverseOfferStatus>> inverseOfferStatuses_;
   bool allocationWanted_ = true;
 };
 

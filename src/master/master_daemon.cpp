@@ -299,10 +299,14 @@ void MasterDaemon::route(net::Request&& request, net::Responder responder) {
   if (path.starts_with("/master/")) path = path.substr(7);
   if (path.ends_with(".json")) path = path.substr(0, path.size() - 5);
 
-  if ((path == "/api/v1/scheduler" || path == "/internal/v1/agent" || path == "/teardown" || path == "/redirect") &&
+  const bool maintenanceV0 = path == "/maintenance/schedule" || path == "/maintenance/status" ||
+                            path == "/machine/down" || path == "/machine/up";
+  if ((path == "/api/v1/scheduler" || path == "/internal/v1/agent" || path == "/teardown" || path == "/redirect" ||
+       maintenanceV0) &&
       redirectUnlessLeading(request, responder, path)) {
     return;
   }
+  if (maintenanceV0) return handleMaintenanceV0(path, std::move(request), std::move(responder));
   if (path == "/api/v1") return handleOperator(std::move(request), std::move(responder));
   if (path == "/api/v1/scheduler") return handleScheduler(std::move(request), std::move(responder));
   if (path == "/internal/v1/agent") return handleAgentProtocol(std::move(request), std::move(responder));

@@ -75,6 +75,10 @@ class MasterDaemon {
   void handleAgentProtocol(net::Request&& request, net::Responder responder);
   void handleTeardown(net::Request&& request, net::Responder responder);
   void handleOperator(net::Request&& request, net::Responder responder);  // operator_http.cpp
+  void awaitRegistryWrite(const Result<uint64_t>& ticket, net::Responder responder);
+  // The v0 maintenance endpoints (/maintenance/schedule, /maintenance/status,
+  // /machine/down, /machine/up): same core calls, bare JSON bodies.
+  void handleMaintenanceV0(const std::string& path, net::Request&& request, net::Responder responder);
   void completeOperatorReply(uint64_t ticket, const Status& status);
   void serveJson(const net::Request& request, net::Responder& responder, const std::string& json);
 

@@ -1,8 +1,9 @@
 // The HTTP side of the master's v1 operator API (POST /api/v1,
 // mesos-reference.md §3.1): request checks shared with the other v1 APIs,
 // then one handler per call type. Reads answer from the operator views;
-// UPDATE_WEIGHTS / UPDATE_QUOTA / MARK_AGENT_GONE answer 200 only once the
-// change is durable in the registry (see MasterDaemon::performEffects); a
+// UPDATE_WEIGHTS / UPDATE_QUOTA / MARK_AGENT_GONE / UPDATE_MAINTENANCE_SCHEDULE /
+// START_MAINTENANCE / STOP_MAINTENANCE answer 200 only once the change is
+// durable in the registry (see MasterDaemon::performEffects); a
 // second MARK_AGENT_GONE of a gone agent answers 200 at once. Calls Mezzo
 // does not implement get 501 with the call's name.
 #include <spdlog/spdlog.h>
@@ -125,10 +126,7 @@ void MasterDaemon::handleOperator(net::Request&& request, net::Responder respond
       }
       auto ticket = weights ? core_->updateWeights(call.update_weights(), now)
                             : core_->updateQuota(call.update_quota(), now);
-      if (!ticket) return fail(ticket.status());
-      pendingOperatorReplies_.emplace(*ticket, std::move(responder));
-      performEffects();
-      return;
+      return awaitRegistryWrite(ticket, std::move(responder));
     }
     case Call::MARK_AGENT_GONE: {
       if (!call.has_mark_agent_gone()) return fail(Status::invalidArgument("Expecting 'mark_agent_gone' to be present"));
@@ -138,6 +136,30 @@ void MasterDaemon::handleOperator(net::Request&& request, net::Responder respond
       pendingOperatorReplies_.emplace(**ticket, std::move(responder));
       performEffects();
       return;
+    }
+    case Call::GET_MAINTENANCE_SCHEDULE:
+      *response.mutable_get_maintenance_schedule()->mutable_schedule() = core_->registry().schedule();
+      return reply(Response::GET_MAINTENANCE_SCHEDULE);
+    case Call::GET_MAINTENANCE_STATUS:
+      *response.mutable_get_maintenance_status()->mutable_status() = core_->maintenanceStatus();
+      return reply(Response::GET_MAINTENANCE_STATUS);
+    case Call::UPDATE_MAINTENANCE_SCHEDULE: {
+      if (!call.has_update_maintenance_schedule()) {
+        return fail(Status::invalidArgument("Expecting 'update_maintenance_schedule' to be present"));
+      }
+      auto ticket = core_->updateMaintenanceSchedule(call.update_maintenance_schedule().schedule(), now);
+      return awaitRegistryWrite(ticket, std::move(responder));
+    }
+    case Call::START_MAINTENANCE:
+    case Call::STOP_MAINTENANCE: {
+      bool start = call.type() == Call::START_MAINTENANCE;
+      if (start ? !call.has_start_maintenance() : !call.has_stop_maintenance()) {
+        return fail(Status::invalidArgument(start ? "Expecting 'start_maintenance' to be present"
+                                                  : "Expecting 'stop_maintenance' to be present"));
+      }
+      auto ticket = start ? core_->startMaintenance(call.start_maintenance().machines(), now)
+                          : core_->stopMaintenance(call.stop_maintenance().machines(), now);
+      return awaitRegistryWrite(ticket, std::move(responder));
     }
     case Call::TEARDOWN: {
       if (!call.has_teardown()) return fail(Status::invalidArgument("Expecting 'teardown' to be present"));
@@ -150,6 +172,16 @@ void MasterDaemon::handleOperator(net::Request&& request, net::Responder respond
       return responder.respond(
           net::Response::text(501, "Operator call " + Call::Type_Name(call.type()) + " is not implemented by Mezzo"));
   }
+}
+
+// A call that changes the registry answers once its write is done (or at
+// once with the validation error).
+void MasterDaemon::awaitRegistryWrite(const Result<uint64_t>& ticket, net::Responder responder) {
+  if (!ticket) {
+    return responder.respond(net::Response::text(net::httpStatusFor(ticket.status()), ticket.status().message()));
+  }
+  pendingOperatorReplies_.emplace(*ticket, std::move(responder));
+  performEffects();
 }
 
 // Answers the calls waiting for a registry write (UPDATE_*, MARK_AGENT_GONE;

@@ -18,6 +18,7 @@
 #include "mezzo/common/resources.hpp"
 #include "mezzo/common/task_states.hpp"
 #include "mezzo/v1/mesos.pb.h"
+#include "store/maintenance.hpp"
 
 namespace mezzo::master {
 
@@ -62,6 +63,9 @@ struct CompletedFramework {
 struct AgentRecord {
   AgentId id;
   v1::AgentInfo info;
+  std::string ip;  // as the agent advertises it; with info.hostname, its machine
+  // The scheduled maintenance machine it is on (maintenance.cpp), if any.
+  std::optional<store::MachineKey> maintenanceMachine;
   Resources total;
   std::string version;
   bool connected = false;
@@ -78,6 +82,15 @@ struct AgentRecord {
   // Executors known to run there, by framework.
   std::map<FrameworkId, std::map<ExecutorId, v1::ExecutorInfo>> executors;
   std::set<OfferId> offers;
+};
+
+// An outstanding inverse offer: `framework` is asked to vacate `agent`
+// before its machine's maintenance (maintenance.cpp).
+struct InverseOfferRecord {
+  v1::InverseOffer offer;
+  OfferId id;
+  FrameworkId framework;
+  AgentId agent;
 };
 
 struct OfferRecord {

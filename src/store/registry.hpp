@@ -1,7 +1,7 @@
 // The master's registry: the durable part of the master's state.
 //
 // RegistryState is the state itself (admitted, unreachable and gone agents,
-// role weights and quota) with a pure apply() of one RegistryOperation that validates
+// role weights and quota, the maintenance schedule and machine modes) with a pure apply() of one RegistryOperation that validates
 // before changing anything: an operation that does not fit the state (admit
 // an id twice, revive a gone agent) is refused with kFailedPrecondition and
 // leaves the state untouched.
@@ -26,6 +26,7 @@
 #include "mezzo/common/ids.hpp"
 #include "mezzo/common/status.hpp"
 #include "mezzo/internal/registry.pb.h"
+#include "store/maintenance.hpp"
 
 namespace mezzo::store {
 
@@ -46,6 +47,9 @@ class RegistryState {
   const std::map<AgentId, TimePoint>& gone() const { return gone_; }
   const std::map<std::string, double>& weights() const { return weights_; }
   const std::map<std::string, v1::quota::QuotaConfig>& quotas() const { return quotas_; }
+  const v1::maintenance::Schedule& schedule() const { return schedule_; }
+  // Machines in maintenance (DRAINING or DOWN); a machine not here is UP.
+  const std::map<MachineKey, v1::MachineInfo>& machines() const { return machines_; }
   bool operator==(const RegistryState& other) const;
 
  private:
@@ -54,6 +58,12 @@ class RegistryState {
   std::map<AgentId, TimePoint> gone_;
   std::map<std::string, double> weights_;
   std::map<std::string, v1::quota::QuotaConfig> quotas_;
+  v1::maintenance::Schedule schedule_;
+  std::map<MachineKey, v1::MachineInfo> machines_;
+
+  Status applySchedule(const v1::maintenance::Schedule& schedule);
+  Status applyStartMaintenance(const internal::RegistryOperation::StartMaintenance& start);
+  Status applyStopMaintenance(const google::protobuf::RepeatedPtrField<v1::MachineID>& machines);
 };
 
 class RegistryStore {
@@ -91,5 +101,9 @@ internal::RegistryOperation markAgentGone(const AgentId& agent, TimePoint when);
 internal::RegistryOperation removeAgent(const AgentId& agent);
 internal::RegistryOperation updateWeights(const std::map<std::string, double>& weights);
 internal::RegistryOperation updateQuota(const std::vector<v1::quota::QuotaConfig>& configs);
+internal::RegistryOperation updateMaintenanceSchedule(const v1::maintenance::Schedule& schedule);
+internal::RegistryOperation startMaintenance(const google::protobuf::RepeatedPtrField<v1::MachineID>& machines,
+                                             const std::vector<AgentId>& agentsOnThem);
+internal::RegistryOperation stopMaintenance(const google::protobuf::RepeatedPtrField<v1::MachineID>& machines);
 
 }  // namespace mezzo::store

@@ -1,5 +1,7 @@
 #include <google/protobuf/util/message_differencer.h>
 
+#include <set>
+
 #include "store/registry.hpp"
 
 namespace mezzo::store {
@@ -93,10 +95,84 @@ Status RegistryState::apply(const Op& operation) {
       }
       return Status::ok();
     }
+    case Op::kUpdateMaintenanceSchedule:
+      return applySchedule(operation.update_maintenance_schedule().schedule());
+    case Op::kStartMaintenance:
+      return applyStartMaintenance(operation.start_maintenance());
+    case Op::kStopMaintenance:
+      return applyStopMaintenance(operation.stop_maintenance().machines());
     case Op::OPERATION_NOT_SET:
       break;
   }
   return Status::invalidArgument("Registry operation has no operation set");
+}
+
+Status RegistryState::applySchedule(const v1::maintenance::Schedule& schedule) {
+  if (Status status = validateSchedule(schedule); !status) return status;
+  std::map<MachineKey, v1::MachineInfo> machines;
+  for (const v1::maintenance::Window& window : schedule.windows()) {
+    for (const v1::MachineID& id : window.machine_ids()) {
+      MachineKey key = machineKey(id);
+      auto old = machines_.find(key);
+      v1::MachineInfo& info = machines[key];
+      *info.mutable_id() = machineId(key);
+      info.set_mode(old != machines_.end() && old->second.mode() == v1::MachineInfo::DOWN ? v1::MachineInfo::DOWN
+                                                                                           : v1::MachineInfo::DRAINING);
+      *info.mutable_unavailability() = window.unavailability();
+    }
+  }
+  for (const auto& [key, info] : machines_) {
+    if (info.mode() == v1::MachineInfo::DOWN && !machines.contains(key)) {
+      return precondition("Machine " + describeMachine(info.id()) +
+                          " is DOWN and cannot be removed from the schedule (bring it up first)");
+    }
+  }
+  schedule_ = schedule;
+  machines_ = std::move(machines);
+  return Status::ok();
+}
+
+Status RegistryState::applyStartMaintenance(const Op::StartMaintenance& start) {
+  if (Status status = validateMachineList(start.machines()); !status) return status;
+  for (const v1::MachineID& id : start.machines()) {
+    auto machine = machines_.find(machineKey(id));
+    if (machine == machines_.end()) {
+      return precondition("Machine " + describeMachine(id) + " is not part of a maintenance schedule");
+    }
+    if (machine->second.mode() != v1::MachineInfo::DRAINING) {
+      return precondition("Machine " + describeMachine(id) + " is not in DRAINING mode and cannot be brought down");
+    }
+  }
+  for (const v1::MachineID& id : start.machines()) machines_[machineKey(id)].set_mode(v1::MachineInfo::DOWN);
+  for (const v1::AgentID& agent : start.removed_agents()) {
+    admitted_.erase(AgentId(agent.value()));
+    unreachable_.erase(AgentId(agent.value()));
+  }
+  return Status::ok();
+}
+
+Status RegistryState::applyStopMaintenance(const google::protobuf::RepeatedPtrField<v1::MachineID>& ids) {
+  if (Status status = validateMachineList(ids); !status) return status;
+  std::set<MachineKey> keys;
+  for (const v1::MachineID& id : ids) {
+    auto machine = machines_.find(machineKey(id));
+    if (machine == machines_.end() || machine->second.mode() != v1::MachineInfo::DOWN) {
+      return precondition("Machine " + describeMachine(id) + " is not in DOWN mode and cannot be brought up");
+    }
+    keys.insert(machine->first);
+  }
+  for (const MachineKey& key : keys) machines_.erase(key);
+  v1::maintenance::Schedule schedule;
+  for (const v1::maintenance::Window& window : schedule_.windows()) {
+    v1::maintenance::Window kept;
+    *kept.mutable_unavailability() = window.unavailability();
+    for (const v1::MachineID& id : window.machine_ids()) {
+      if (!keys.contains(machineKey(id))) *kept.add_machine_ids() = id;
+    }
+    if (!kept.machine_ids().empty()) *schedule.add_windows() = std::move(kept);
+  }
+  schedule_ = std::move(schedule);
+  return Status::ok();
 }
 
 internal::RegistrySnapshot RegistryState::toSnapshot() const {
@@ -118,6 +194,8 @@ internal::RegistrySnapshot RegistryState::toSnapshot() const {
     weight->set_weight(value);
   }
   for (const auto& [role, config] : quotas_) *snapshot.add_quotas() = config;
+  if (!schedule_.windows().empty()) *snapshot.mutable_schedule() = schedule_;
+  for (const auto& [key, info] : machines_) *snapshot.add_machines() = info;
   return snapshot;
 }
 
@@ -133,6 +211,8 @@ Result<RegistryState> RegistryState::fromSnapshot(const internal::RegistrySnapsh
   for (const auto& entry : snapshot.gone()) state.gone_[AgentId(entry.agent_id().value())] = fromTimeInfo(entry.time());
   for (const auto& weight : snapshot.weights()) state.weights_[weight.role()] = weight.weight();
   for (const auto& config : snapshot.quotas()) state.quotas_[config.role()] = config;
+  state.schedule_ = snapshot.schedule();
+  for (const auto& info : snapshot.machines()) state.machines_[machineKey(info.id())] = info;
   return state;
 }
 
@@ -191,6 +271,26 @@ Op updateWeights(const std::map<std::string, double>& weights) {
 Op updateQuota(const std::vector<v1::quota::QuotaConfig>& configs) {
   Op op;
   for (const auto& config : configs) *op.mutable_update_quota()->add_configs() = config;
+  return op;
+}
+
+Op updateMaintenanceSchedule(const v1::maintenance::Schedule& schedule) {
+  Op op;
+  *op.mutable_update_maintenance_schedule()->mutable_schedule() = schedule;
+  return op;
+}
+
+Op startMaintenance(const google::protobuf::RepeatedPtrField<v1::MachineID>& machines,
+                    const std::vector<AgentId>& agentsOnThem) {
+  Op op;
+  *op.mutable_start_maintenance()->mutable_machines() = machines;
+  for (const AgentId& agent : agentsOnThem) op.mutable_start_maintenance()->add_removed_agents()->set_value(agent.value());
+  return op;
+}
+
+Op stopMaintenance(const google::protobuf::RepeatedPtrField<v1::MachineID>& machines) {
+  Op op;
+  *op.mutable_stop_maintenance()->mutable_machines() = machines;
   return op;
 }
 

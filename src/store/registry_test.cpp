@@ -85,6 +85,83 @@ TEST(RegistryState, SnapshotRoundTrips) {
   EXPECT_TRUE(*restored == state);
 }
 
+v1::MachineID machine(const std::string& hostname, const std::string& ip = "") {
+  v1::MachineID id;
+  if (!hostname.empty()) id.set_hostname(hostname);
+  if (!ip.empty()) id.set_ip(ip);
+  return id;
+}
+
+v1::maintenance::Schedule scheduleOf(const std::vector<std::vector<v1::MachineID>>& windows, int start = 100) {
+  v1::maintenance::Schedule schedule;
+  for (const auto& machines : windows) {
+    auto* window = schedule.add_windows();
+    for (const auto& id : machines) *window->add_machine_ids() = id;
+    window->mutable_unavailability()->mutable_start()->set_nanoseconds(at(start).time_since_epoch().count());
+    window->mutable_unavailability()->mutable_duration()->set_nanoseconds(3600'000'000'000);
+  }
+  return schedule;
+}
+
+google::protobuf::RepeatedPtrField<v1::MachineID> machines(const std::vector<v1::MachineID>& ids) {
+  return {ids.begin(), ids.end()};
+}
+
+TEST(RegistryState, MaintenanceMachinesMoveDrainingDownUp) {
+  RegistryState state;
+  ASSERT_TRUE(state.apply(admitAgent(agent("a1", "m1"))));
+  ASSERT_TRUE(state.apply(updateMaintenanceSchedule(scheduleOf({{machine("M1")}, {machine("m2", "10.0.0.2")}}))));
+  ASSERT_EQ(state.machines().size(), 2u);
+  EXPECT_EQ(state.machines().at({"m1", ""}).mode(), v1::MachineInfo::DRAINING) << "hostnames compare lower-cased";
+  EXPECT_EQ(state.schedule().windows_size(), 2);
+
+  // Only scheduled DRAINING machines go down; the agents on them leave the registry in the same operation.
+  EXPECT_EQ(state.apply(startMaintenance(machines({machine("m3")}), {})).code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(state.apply(startMaintenance(machines({machine("m1")}), {AgentId("a1")})));
+  EXPECT_EQ(state.machines().at({"m1", ""}).mode(), v1::MachineInfo::DOWN);
+  EXPECT_FALSE(state.admitted().contains(AgentId("a1")));
+  EXPECT_FALSE(state.apply(startMaintenance(machines({machine("m1")}), {})).isOk()) << "already DOWN";
+
+  // A DOWN machine stays DOWN through a schedule update and may not leave the schedule.
+  RegistryState before = state;
+  EXPECT_EQ(state.apply(updateMaintenanceSchedule(scheduleOf({{machine("m2", "10.0.0.2")}}))).code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(state == before);
+  ASSERT_TRUE(state.apply(updateMaintenanceSchedule(scheduleOf({{machine("m1"), machine("m4")}}, 500))));
+  EXPECT_EQ(state.machines().at({"m1", ""}).mode(), v1::MachineInfo::DOWN);
+  EXPECT_EQ(state.machines().at({"m1", ""}).unavailability().start().nanoseconds(),
+            at(500).time_since_epoch().count());
+  EXPECT_FALSE(state.machines().contains({"m2", "10.0.0.2"})) << "left the schedule: UP again";
+
+  // Only DOWN machines come up; they leave the schedule, empty windows go.
+  EXPECT_FALSE(state.apply(stopMaintenance(machines({machine("m4")}))).isOk());
+  ASSERT_TRUE(state.apply(stopMaintenance(machines({machine("m1")}))));
+  EXPECT_FALSE(state.machines().contains({"m1", ""}));
+  ASSERT_EQ(state.schedule().windows_size(), 1);
+  ASSERT_EQ(state.schedule().windows(0).machine_ids_size(), 1);
+  EXPECT_EQ(state.schedule().windows(0).machine_ids(0).hostname(), "m4");
+
+  auto restored = RegistryState::fromSnapshot(state.toSnapshot());
+  ASSERT_TRUE(restored.isOk());
+  EXPECT_TRUE(*restored == state);
+}
+
+TEST(RegistryState, InvalidSchedulesAreRefused) {
+  RegistryState state;
+  v1::maintenance::Schedule emptyWindow = scheduleOf({{}});
+  EXPECT_EQ(state.apply(updateMaintenanceSchedule(emptyWindow)).code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(state.apply(updateMaintenanceSchedule(scheduleOf({{machine("")}}))).isOk()) << "no hostname, no ip";
+  EXPECT_FALSE(state.apply(updateMaintenanceSchedule(scheduleOf({{machine("a", "not-an-ip")}}))).isOk());
+  EXPECT_FALSE(state.apply(updateMaintenanceSchedule(scheduleOf({{machine("a")}, {machine("A")}}))).isOk())
+      << "a machine in two windows";
+  v1::maintenance::Schedule negative = scheduleOf({{machine("a")}});
+  negative.mutable_windows(0)->mutable_unavailability()->mutable_duration()->set_nanoseconds(-1);
+  EXPECT_FALSE(state.apply(updateMaintenanceSchedule(negative)).isOk());
+  EXPECT_FALSE(state.apply(startMaintenance(machines({}), {})).isOk()) << "empty machine list";
+  EXPECT_TRUE(state.machines().empty());
+  EXPECT_TRUE(state.schedule().windows().empty());
+}
+
 // Each backend replays what was appended, across compactions and reopening.
 class RegistryStoreTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -143,12 +220,16 @@ TEST_P(RegistryStoreTest, RandomOperationsReplayExactly) {
   for (int step = 0; step < 300; ++step) {
     std::string id = "a" + std::to_string(rng() % 20);
     internal::RegistryOperation operation;
-    switch (rng() % 6) {
+    switch (rng() % 7) {
       case 0: operation = admitAgent(agent(id)); break;
       case 1: operation = markAgentUnreachable(AgentId(id), at(step)); break;
       case 2: operation = markAgentReachable(agent(id, "back")); break;
       case 3: operation = markAgentGone(AgentId(id), at(step)); break;
       case 4: operation = removeAgent(AgentId(id)); break;
+      case 5:
+        operation = rng() % 2 == 0 ? updateMaintenanceSchedule(scheduleOf({{machine("m" + std::to_string(rng() % 4))}}))
+                                   : startMaintenance(machines({machine("m" + std::to_string(rng() % 4))}), {});
+        break;
       default: operation = updateWeights({{"role" + std::to_string(rng() % 3), 1.0 + rng() % 4}}); break;
     }
     // The master appends only what applies to its state.

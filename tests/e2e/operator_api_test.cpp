@@ -82,10 +82,11 @@ TEST(OperatorApi, BadAndUnsupportedCallsGetClearErrors) {
   call(cluster.master(), R"({"get_health":{}})", 400);
   call(cluster.master(), R"({"type":"NO_SUCH_CALL"})", 400);
   call(cluster.master(), R"({"type":"UPDATE_WEIGHTS"})", 400);
-  auto unsupported = operatorCall(cluster.master(), R"({"type":"START_MAINTENANCE"})");
+  call(cluster.master(), R"({"type":"START_MAINTENANCE"})", 400);  // start_maintenance missing
+  auto unsupported = operatorCall(cluster.master(), R"({"type":"DRAIN_AGENT"})");
   ASSERT_TRUE(unsupported.isOk());
   EXPECT_EQ(unsupported->status, 501u);
-  EXPECT_NE(unsupported->body.find("START_MAINTENANCE"), std::string::npos);
+  EXPECT_NE(unsupported->body.find("DRAIN_AGENT"), std::string::npos);
   auto teardown = operatorCall(cluster.master(), R"({"type":"TEARDOWN","teardown":{"framework_id":{"value":"nope"}}})");
   ASSERT_TRUE(teardown.isOk());
   EXPECT_EQ(teardown->status, 400u) << "unknown framework";
