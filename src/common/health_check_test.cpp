@@ -90,5 +90,29 @@ TEST(HealthCheckValidationTest, DefaultsAreMesoss) {
   EXPECT_EQ(check.http().protocol(), v1::NetworkInfo::IPv4);
 }
 
+TEST(CheckInfoValidationTest, FollowsMesossRules) {
+  v1::CheckInfo check;
+  EXPECT_EQ(validateCheckInfo(check).message(), "CheckInfo must specify 'type'");
+  check.set_type(v1::CheckInfo::UNKNOWN);
+  EXPECT_EQ(validateCheckInfo(check).message(), "'UNKNOWN' is not a valid check type");
+  check.set_type(v1::CheckInfo::HTTP);
+  EXPECT_EQ(validateCheckInfo(check).message(), "Expecting 'http' to be set for HTTP check");
+  check.mutable_http()->set_port(80);
+  check.mutable_http()->set_path("x");
+  EXPECT_EQ(validateCheckInfo(check).message(), "The path 'x' of HTTP check must start with '/'");
+  check.mutable_http()->set_path("/x");
+  EXPECT_TRUE(validateCheckInfo(check).isOk());
+  check.set_type(v1::CheckInfo::TCP);
+  EXPECT_EQ(validateCheckInfo(check).message(), "Expecting 'tcp' to be set for TCP check");
+  check.set_type(v1::CheckInfo::COMMAND);
+  EXPECT_EQ(validateCheckInfo(check).message(), "Expecting 'command' to be set for COMMAND check");
+  check.mutable_command()->mutable_command();
+  EXPECT_EQ(validateCheckInfo(check).message(), "Command check must contain 'shell command'");
+  check.mutable_command()->mutable_command()->set_value("true");
+  EXPECT_TRUE(validateCheckInfo(check).isOk());
+  check.set_timeout_seconds(-2);
+  EXPECT_EQ(validateCheckInfo(check).message(), "Expecting 'timeout_seconds' to be non-negative");
+}
+
 }  // namespace
 }  // namespace mezzo
