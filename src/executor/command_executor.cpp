@@ -84,28 +84,16 @@ void CommandExecutor::launch(const v1::TaskInfo& task) {
   taskPid_ = *pid;
   children_.watch(taskPid_, [this](int waitStatus) { taskExited(waitStatus); });
   spdlog::info("Running task {} as pid {}: {}", task.task_id().value(), taskPid_, task.command().value());
-  startHealthChecks(task);
+  checks_.start(io_, children_, task, env_.sandbox,
+                {.onHealth = [this](const HealthTracker::Update& update) { healthChanged(update); },
+                 .onCheck = [this](const v1::CheckStatusInfo& status) { checkChanged(status); }});
   sendStatus(task.task_id(), v1::TASK_RUNNING, "");
 }
 
-void CommandExecutor::startHealthChecks(const v1::TaskInfo& task) {
-  if (!task.has_health_check()) return;
-  auto checker = HealthChecker::start(io_, children_, task.health_check(), task.task_id().value(), env_.sandbox,
-                                      [this](const HealthTracker::Update& update) { healthChanged(update); });
-  // As Mesos's executor: an invalid check (the master refuses those) leaves the task unchecked.
-  if (!checker) return spdlog::error("Not health checking task {}: {}", task.task_id().value(), checker.error());
-  healthChecker_ = std::move(*checker);
-}
-
 void CommandExecutor::healthChanged(const HealthTracker::Update& update) {
-  if (killing_ || terminalSent_ || taskPid_ <= 0) return;
+  if (killing_ || terminalSent_ || taskPid_ <= 0 || !lastStatus_) return;
   spdlog::info("Task {} is {}", task_->task_id().value(), update.healthy ? "healthy" : "not healthy");
-  v1::TaskStatus status;
-  *status.mutable_task_id() = task_->task_id();
-  status.set_state(v1::TASK_RUNNING);
-  status.set_reason(v1::TaskStatus::REASON_TASK_HEALTH_CHECK_STATUS_UPDATED);
-  status.set_healthy(update.healthy);
-  sendStatus(std::move(status));
+  sendStatus(healthUpdate(*lastStatus_, update.healthy));
   if (update.killTask) {
     spdlog::warn("Killing task {} after {} consecutive failed health checks", task_->task_id().value(),
                  update.consecutiveFailures);
@@ -114,9 +102,9 @@ void CommandExecutor::healthChanged(const HealthTracker::Update& update) {
   }
 }
 
-void CommandExecutor::stopHealthChecks() {
-  if (healthChecker_) healthChecker_->stop();
-  healthChecker_.reset();
+void CommandExecutor::checkChanged(const v1::CheckStatusInfo& checkStatus) {
+  if (killing_ || terminalSent_ || taskPid_ <= 0 || !lastStatus_) return;
+  sendStatus(checkUpdate(*lastStatus_, checkStatus));
 }
 
 void CommandExecutor::kill(const v1::TaskID& taskId, const std::optional<v1::KillPolicy>& policy,
@@ -127,7 +115,7 @@ void CommandExecutor::kill(const v1::TaskID& taskId, const std::optional<v1::Kil
   }
   if (terminalSent_ || killing_) return;
   killing_ = true;
-  stopHealthChecks();
+  checks_.stop();
   if (taskPid_ <= 0) {
     sendStatus(taskId, v1::TASK_KILLED, "Task was killed before it ran");
     return finishIfDone();
@@ -181,7 +169,7 @@ void CommandExecutor::watchTermination() {
 void CommandExecutor::taskExited(int waitStatus) {
   taskPid_ = -1;
   killTimer_.cancel();
-  stopHealthChecks();
+  checks_.stop();
   const std::string how = "Command " + agent::describeWaitStatus(waitStatus);
   spdlog::info("Task {}: {}", task_->task_id().value(), how);
   v1::TaskStatus status;
@@ -203,6 +191,10 @@ void CommandExecutor::sendStatus(const v1::TaskID& taskId, v1::TaskState state, 
 
 void CommandExecutor::sendStatus(v1::TaskStatus status) {
   const v1::TaskID& taskId = status.task_id();
+  if (task_ && taskId.value() == task_->task_id().value()) {
+    addEmptyCheckStatus(*task_, status);
+    lastStatus_ = status;
+  }
   const v1::TaskState state = status.state();
   const bool terminal = state == v1::TASK_FINISHED || state == v1::TASK_FAILED || state == v1::TASK_KILLED;
   if (terminal && task_ && taskId.value() == task_->task_id().value()) {

@@ -12,8 +12,13 @@
 // from its launch: each health change is a TASK_RUNNING update with
 // `healthy` and reason REASON_TASK_HEALTH_CHECK_STATUS_UPDATED; after
 // `consecutive_failures` failures the task is killed (its kill policy) and
-// ends TASK_KILLED with healthy=false, as in Mesos. Checking stops once a
-// kill starts. KILL: TASK_KILLING (if the framework has TASK_KILLING_STATE),
+// ends TASK_KILLED with healthy=false, as in Mesos. A task with a general
+// `check` is checked by a TaskChecker: every update of the task carries a
+// `check_status` (empty until the first result), and each change of the
+// result is a TASK_RUNNING update with reason
+// REASON_TASK_CHECK_STATUS_UPDATED. Health and check updates repeat the
+// task's last update with their field changed. Checking stops once a kill
+// starts. KILL: TASK_KILLING (if the framework has TASK_KILLING_STATE),
 // SIGTERM to the process group, SIGKILL after the kill policy's grace period
 // (default 3 s). Every update gets a fresh uuid and is kept until the agent
 // sends ACKNOWLEDGED; unacknowledged updates (and the task, until its first
@@ -40,7 +45,7 @@
 
 #include "executor/child_watcher.hpp"
 #include "executor/executor_client.hpp"
-#include "executor/health_checker.hpp"
+#include "executor/task_checks.hpp"
 #include "mezzo/v1/executor/executor.pb.h"
 
 namespace mezzo::executor {
@@ -60,9 +65,8 @@ class CommandExecutor {
   void kill(const v1::TaskID& taskId, const std::optional<v1::KillPolicy>& policy, std::optional<Duration> cap);
   void escalateKill();
   void shutdown(std::optional<Duration> cap);
-  void startHealthChecks(const v1::TaskInfo& task);
   void healthChanged(const HealthTracker::Update& update);
-  void stopHealthChecks();
+  void checkChanged(const v1::CheckStatusInfo& checkStatus);
   void watchTermination();
   void taskExited(int waitStatus);
   void sendStatus(const v1::TaskID& taskId, v1::TaskState state, const std::string& message);
@@ -81,8 +85,9 @@ class CommandExecutor {
   bool killing_ = false;
   bool shuttingDown_ = false;
   bool terminalSent_ = false;
-  std::shared_ptr<HealthChecker> healthChecker_;
+  TaskChecks checks_;
   bool killedByHealthCheck_ = false;
+  std::optional<v1::TaskStatus> lastStatus_;  // of the task, as last sent
   boost::asio::steady_timer killTimer_;
   boost::asio::steady_timer exitTimer_;
   ChildWatcher children_;

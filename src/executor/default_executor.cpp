@@ -101,7 +101,7 @@ void DefaultExecutor::launchGroup(const v1::TaskGroupInfo& group) {
   for (TaskRun* run : runs) allStarted = spawnTask(*run) && allStarted;
   for (TaskRun* run : runs) {
     if (run->pid <= 0) continue;
-    startHealthChecks(*run);
+    startChecks(*run);
     sendStatus(*run, v1::TASK_RUNNING, "");
   }
   if (!allStarted) killGroup(groupIndex, std::nullopt, std::nullopt);
@@ -129,28 +129,20 @@ bool DefaultExecutor::spawnTask(TaskRun& run) {
   return true;
 }
 
-void DefaultExecutor::startHealthChecks(TaskRun& run) {
-  if (!run.info.has_health_check()) return;
+void DefaultExecutor::startChecks(TaskRun& run) {
   const std::string id = run.info.task_id().value();
-  const std::string sandbox = env_.sandbox.empty() ? std::string(".") : env_.sandbox;
-  auto checker = HealthChecker::start(io_, children_, run.info.health_check(), id, sandbox,
-                                      [this, id](const HealthTracker::Update& update) { healthChanged(id, update); });
-  // As Mesos's executors: an invalid check (the master refuses those) leaves the task unchecked.
-  if (!checker) return spdlog::error("Not health checking task {}: {}", id, checker.error());
-  run.healthChecker = std::move(*checker);
+  run.checks.start(io_, children_, run.info, env_.sandbox.empty() ? std::string(".") : env_.sandbox,
+                   {.onHealth = [this, id](const HealthTracker::Update& update) { healthChanged(id, update); },
+                    .onCheck = [this, id](const v1::CheckStatusInfo& status) { checkChanged(id, status); }});
 }
 
 void DefaultExecutor::healthChanged(const std::string& taskId, const HealthTracker::Update& update) {
   auto it = tasks_.find(taskId);
   if (it == tasks_.end()) return;
   TaskRun& run = it->second;
-  if (run.killing || run.terminal || run.pid <= 0) return;
+  if (run.killing || run.terminal || run.pid <= 0 || !run.lastStatus) return;
   spdlog::info("Task {} is {}", taskId, update.healthy ? "healthy" : "not healthy");
-  v1::TaskStatus status;
-  status.set_state(v1::TASK_RUNNING);
-  status.set_reason(v1::TaskStatus::REASON_TASK_HEALTH_CHECK_STATUS_UPDATED);
-  status.set_healthy(update.healthy);
-  sendStatus(run, std::move(status));
+  sendStatus(run, healthUpdate(*run.lastStatus, update.healthy));
   if (update.killTask) {
     spdlog::warn("Killing the group of task {} after {} consecutive failed health checks", taskId,
                  update.consecutiveFailures);
@@ -159,9 +151,12 @@ void DefaultExecutor::healthChanged(const std::string& taskId, const HealthTrack
   }
 }
 
-void DefaultExecutor::stopHealthChecks(TaskRun& run) {
-  if (run.healthChecker) run.healthChecker->stop();
-  run.healthChecker.reset();
+void DefaultExecutor::checkChanged(const std::string& taskId, const v1::CheckStatusInfo& checkStatus) {
+  auto it = tasks_.find(taskId);
+  if (it == tasks_.end()) return;
+  TaskRun& run = it->second;
+  if (run.killing || run.terminal || run.pid <= 0 || !run.lastStatus) return;
+  sendStatus(run, checkUpdate(*run.lastStatus, checkStatus));
 }
 
 void DefaultExecutor::killGroup(int group, const std::optional<v1::KillPolicy>& policy, std::optional<Duration> cap) {
@@ -173,7 +168,7 @@ void DefaultExecutor::killGroup(int group, const std::optional<v1::KillPolicy>& 
 void DefaultExecutor::killTask(TaskRun& run, const std::optional<v1::KillPolicy>& policy,
                                std::optional<Duration> cap) {
   if (run.terminal) return;
-  stopHealthChecks(run);
+  run.checks.stop();
   if (run.pid <= 0) {
     run.killing = true;
     return sendStatus(run, v1::TASK_KILLED, "Task was killed before it ran");
@@ -218,7 +213,7 @@ void DefaultExecutor::watchTermination() {
 void DefaultExecutor::taskExited(TaskRun& run, int waitStatus) {
   run.pid = -1;
   run.killTimer->cancel();
-  stopHealthChecks(run);
+  run.checks.stop();
   const std::string how = "Command " + agent::describeWaitStatus(waitStatus);
   spdlog::info("Task {}: {}", run.info.task_id().value(), how);
   const v1::TaskState state = terminalStateOf(waitStatus, run.killing);
@@ -244,6 +239,8 @@ void DefaultExecutor::sendStatus(TaskRun& run, v1::TaskState state, const std::s
 void DefaultExecutor::sendStatus(TaskRun& run, v1::TaskStatus status) {
   if (run.terminal) return;
   *status.mutable_task_id() = run.info.task_id();
+  addEmptyCheckStatus(run.info, status);
+  run.lastStatus = status;
   const v1::TaskState state = status.state();
   const bool terminal = state == v1::TASK_FINISHED || state == v1::TASK_FAILED || state == v1::TASK_KILLED;
   if (terminal) run.terminal = true;

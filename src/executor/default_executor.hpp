@@ -18,7 +18,8 @@
 // Tasks with a health_check are checked as under the command executor
 // (command_executor.hpp): health changes are TASK_RUNNING updates with
 // `healthy`; a task that fails `consecutive_failures` checks in a row is
-// killed with its group, and ends TASK_KILLED with healthy=false.
+// killed with its group, and ends TASK_KILLED with healthy=false. General
+// checks (`check`, `check_status`) work as there too.
 //
 // Thread-safety: everything runs on the one io_context thread passed in.
 #pragma once
@@ -34,7 +35,7 @@
 
 #include "executor/child_watcher.hpp"
 #include "executor/executor_client.hpp"
-#include "executor/health_checker.hpp"
+#include "executor/task_checks.hpp"
 
 namespace mezzo::executor {
 
@@ -55,7 +56,8 @@ class DefaultExecutor {
     bool terminal = false;  // terminal update sent
     bool killedByHealthCheck = false;
     std::unique_ptr<boost::asio::steady_timer> killTimer;
-    std::shared_ptr<HealthChecker> healthChecker;
+    TaskChecks checks;
+    std::optional<v1::TaskStatus> lastStatus;  // as last sent
   };
 
   void handleEvent(const v1::executor::Event& event);
@@ -65,9 +67,9 @@ class DefaultExecutor {
   void killGroup(int group, const std::optional<v1::KillPolicy>& policy, std::optional<Duration> cap);
   void killTask(TaskRun& run, const std::optional<v1::KillPolicy>& policy, std::optional<Duration> cap);
   void shutdown(std::optional<Duration> cap);
-  void startHealthChecks(TaskRun& run);
+  void startChecks(TaskRun& run);
   void healthChanged(const std::string& taskId, const HealthTracker::Update& update);
-  void stopHealthChecks(TaskRun& run);
+  void checkChanged(const std::string& taskId, const v1::CheckStatusInfo& checkStatus);
   void watchTermination();
   void taskExited(TaskRun& run, int waitStatus);
   void sendStatus(TaskRun& run, v1::TaskState state, const std::string& message);

@@ -1,117 +1,99 @@
-// Scheduling and judging a task's health checks (see the header).
+// Judging a task's health check outcomes (see the header).
 #include "executor/health_checker.hpp"
 
-#include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/wait.h>
 
-#include <algorithm>
-
-#include "agent/process.hpp"
-#include "executor/check_probes.hpp"
 #include "mezzo/common/health_check.hpp"
 
 namespace mezzo::executor {
 
-namespace {
-
-// Longest delay, interval or timeout honoured: keeps timers far from overflow.
-constexpr double kMaxSeconds = 365.0 * 24 * 3600;
-
-Duration boundedSeconds(double seconds) { return secondsToDuration(std::clamp(seconds, 0.0, kMaxSeconds)); }
-
-net::Endpoint loopback(v1::NetworkInfo::Protocol protocol, uint32_t port) {
-  return net::Endpoint{protocol == v1::NetworkInfo::IPv6 ? "::1" : "127.0.0.1", static_cast<uint16_t>(port)};
+v1::CheckInfo toCheckInfo(const v1::HealthCheck& check) {
+  v1::CheckInfo info;
+  info.set_delay_seconds(check.delay_seconds());
+  info.set_interval_seconds(check.interval_seconds());
+  info.set_timeout_seconds(check.timeout_seconds());
+  switch (check.type()) {
+    case v1::HealthCheck::COMMAND:
+      info.set_type(v1::CheckInfo::COMMAND);
+      *info.mutable_command()->mutable_command() = check.command();
+      break;
+    case v1::HealthCheck::HTTP:
+      info.set_type(v1::CheckInfo::HTTP);
+      info.mutable_http()->set_port(check.http().port());
+      info.mutable_http()->set_path(check.http().path());
+      break;
+    case v1::HealthCheck::TCP:
+      info.set_type(v1::CheckInfo::TCP);
+      info.mutable_tcp()->set_port(check.tcp().port());
+      break;
+    default:
+      info.set_type(v1::CheckInfo::UNKNOWN);
+      break;
+  }
+  return info;
 }
 
-}  // namespace
+Status healthOf(const Result<v1::CheckStatusInfo>& outcome) {
+  if (!outcome) return outcome.status();
+  switch (outcome->type()) {
+    case v1::CheckInfo::COMMAND:
+      if (outcome->command().exit_code() != 0) {
+        return Status::unavailable("Command exited with status " + std::to_string(outcome->command().exit_code()));
+      }
+      return Status::ok();
+    case v1::CheckInfo::HTTP: {
+      const uint32_t code = outcome->http().status_code();
+      if (code < 200 || code >= 400) return Status::unavailable("Unexpected HTTP response code: " + std::to_string(code));
+      return Status::ok();
+    }
+    case v1::CheckInfo::TCP:
+      return outcome->tcp().succeeded() ? Status::ok() : Status::unavailable("TCP connection failed");
+    default:
+      return Status::ok();
+  }
+}
 
-Result<std::shared_ptr<HealthChecker>> HealthChecker::start(boost::asio::io_context& io, ChildWatcher& children,
+Result<std::unique_ptr<HealthChecker>> HealthChecker::start(boost::asio::io_context& io, ChildWatcher& children,
                                                             const v1::HealthCheck& check, const std::string& taskId,
                                                             const std::string& workingDirectory, OnUpdate onUpdate) {
   if (Status valid = validateHealthCheck(check); !valid) return valid;
-  auto checker = std::make_shared<HealthChecker>(io, children, check, taskId, workingDirectory, std::move(onUpdate));
-  spdlog::info("{} health check of task {} starts in {}s, every {}s", v1::HealthCheck::Type_Name(check.type()),
-               taskId, check.delay_seconds(), check.interval_seconds());
-  checker->schedule(boundedSeconds(check.delay_seconds()));
+  auto checker = std::make_unique<HealthChecker>(check, std::move(onUpdate));
+  CheckRunner::Options options;
+  options.check = toCheckInfo(check);
+  options.protocol = check.type() == v1::HealthCheck::TCP ? check.tcp().protocol() : check.http().protocol();
+  options.name = v1::HealthCheck::Type_Name(check.type()) + " health check of task " + taskId;
+  options.workingDirectory = workingDirectory;
+  HealthChecker* raw = checker.get();
+  // The runner never calls back after stop(), which the checker's destructor calls.
+  checker->runner_ = CheckRunner::start(io, children, std::move(options),
+                                        [raw](const Result<v1::CheckStatusInfo>& outcome) { raw->judge(outcome); });
   return checker;
 }
 
-HealthChecker::HealthChecker(boost::asio::io_context& io, ChildWatcher& children, const v1::HealthCheck& check,
-                             std::string taskId, std::string workingDirectory, OnUpdate onUpdate)
-    : io_(io), children_(children), check_(check), taskId_(std::move(taskId)),
-      workingDirectory_(std::move(workingDirectory)), onUpdate_(std::move(onUpdate)),
-      tracker_(boundedSeconds(check.grace_period_seconds()), check.consecutive_failures(),
-               std::chrono::steady_clock::now()),
-      timer_(io) {}
+HealthChecker::HealthChecker(const v1::HealthCheck& check, OnUpdate onUpdate)
+    : onUpdate_(std::move(onUpdate)),
+      tracker_(checkSeconds(check.grace_period_seconds()), check.consecutive_failures(),
+               std::chrono::steady_clock::now()) {}
 
 HealthChecker::~HealthChecker() { stop(); }
 
 void HealthChecker::stop() {
-  stopped_ = true;
-  timer_.cancel();
-  if (commandProbe_ > 0) ::killpg(commandProbe_, SIGKILL);
-  commandProbe_ = -1;
+  if (runner_) runner_->stop();
 }
 
-void HealthChecker::schedule(Duration after) {
-  timer_.expires_after(after);
-  timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
-    if (ec) return;
-    if (auto self = weak.lock(); self && !self->stopped_) self->runCheck();
-  });
-}
-
-void HealthChecker::runCheck() {
-  const uint64_t round = ++round_;
-  auto answer = [weak = weak_from_this(), round](Status outcome) {
-    auto self = weak.lock();
-    if (!self || self->stopped_ || self->round_ != round) return;
-    self->checked(std::move(outcome));
-  };
-  const Duration timeout =
-      check_.timeout_seconds() > 0 ? boundedSeconds(check_.timeout_seconds()) : boundedSeconds(kMaxSeconds);
-  switch (check_.type()) {
-    case v1::HealthCheck::HTTP:
-      return probeHttp(io_, loopback(check_.http().protocol(), check_.http().port()), check_.http().path(), timeout,
-                       [answer](Result<unsigned> code) {
-                         if (!code) return answer(code.status());
-                         if (*code < 200 || *code >= 400) {
-                           return answer(Status::unavailable("Unexpected HTTP response code: " + std::to_string(*code)));
-                         }
-                         answer(Status::ok());
-                       });
-    case v1::HealthCheck::TCP:
-      return probeTcp(io_, loopback(check_.tcp().protocol(), check_.tcp().port()), timeout, answer);
-    case v1::HealthCheck::COMMAND:
-      commandProbe_ = probeCommand(io_, children_, check_.command(), workingDirectory_, timeout,
-                                   [answer](Result<int> waitStatus) {
-                                     if (!waitStatus) return answer(waitStatus.status());
-                                     if (!WIFEXITED(*waitStatus) || WEXITSTATUS(*waitStatus) != 0) {
-                                       return answer(Status::unavailable("Command " +
-                                                                         agent::describeWaitStatus(*waitStatus)));
-                                     }
-                                     answer(Status::ok());
-                                   });
-      return;
-    default:
-      return;  // refused by start()
-  }
-}
-
-void HealthChecker::checked(Status outcome) {
-  auto self = shared_from_this();  // onUpdate may drop the owner's reference
-  commandProbe_ = -1;
+void HealthChecker::judge(const Result<v1::CheckStatusInfo>& outcome) {
+  const Status health = healthOf(outcome);
   std::optional<HealthTracker::Update> update;
-  if (outcome) {
+  if (health) {
     update = tracker_.onSuccess();
   } else {
     update = tracker_.onFailure(std::chrono::steady_clock::now());
-    spdlog::warn("{} health check of task {} failed{}: {}", v1::HealthCheck::Type_Name(check_.type()), taskId_,
-                 update ? "" : " (ignored: grace period)", outcome.message());
+    if (!update) {
+      spdlog::info("Ignoring a failed health check in the grace period: {}", health.message());
+    } else {
+      spdlog::warn("Health check failed {} times in a row: {}", update->consecutiveFailures, health.message());
+    }
   }
-  // Before the update: the owner may stop the checker from onUpdate.
-  schedule(boundedSeconds(check_.interval_seconds()));
   if (update) onUpdate_(*update);
 }
 
