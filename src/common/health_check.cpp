@@ -46,7 +46,8 @@ Status validateHealthCheckType(const v1::HealthCheck& check) {
       if (http.has_scheme() && http.scheme() != "http" && http.scheme() != "https") {
         return Status::invalidArgument("Unsupported HTTP health check scheme: '" + http.scheme() + "'");
       }
-      if (http.scheme() == "https") return Status::invalidArgument("HTTPS health checks are not supported by Mezzo yet");
+      if (http.scheme() == "https")
+        return Status::invalidArgument("HTTPS health checks are not supported by Mezzo yet");
       return validatePath(http.has_path() ? &http.path() : nullptr, what);
     }
     case v1::HealthCheck::TCP:

@@ -3,12 +3,11 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-
-#include <algorithm>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -47,8 +46,8 @@ std::optional<std::pair<net::Endpoint, std::string>> redirectTarget(const net::E
   return std::make_pair(*endpoint, path);
 }
 
-void getFollowingRedirects(asio::io_context& io, const net::Endpoint& endpoint, std::string target,
-                           SteadyTime deadline, int redirectsLeft, std::function<void(Result<unsigned>)> done) {
+void getFollowingRedirects(asio::io_context& io, const net::Endpoint& endpoint, std::string target, SteadyTime deadline,
+                           int redirectsLeft, std::function<void(Result<unsigned>)> done) {
   net::ClientRequest request;
   request.method = boost::beast::http::verb::get;
   request.target = std::move(target);
@@ -56,18 +55,19 @@ void getFollowingRedirects(asio::io_context& io, const net::Endpoint& endpoint, 
   if (endpoint.host.find(':') != std::string::npos) {
     request.headers.emplace_back("Host", "[" + endpoint.host + "]:" + std::to_string(endpoint.port));
   }
-  net::httpRequest(io, endpoint, std::move(request),
-                   [&io, endpoint, deadline, redirectsLeft, done = std::move(done)](Result<net::ClientResponse> response) {
-                     if (!response) return done(response.status());
-                     const unsigned code = response->status;
-                     if (code >= 300 && code < 400 && redirectsLeft > 0) {
-                       if (auto next = redirectTarget(endpoint, response->header("Location"))) {
-                         return getFollowingRedirects(io, next->first, std::move(next->second), deadline,
-                                                      redirectsLeft - 1, std::move(done));
-                       }
-                     }
-                     done(code);
-                   });
+  net::httpRequest(
+      io, endpoint, std::move(request),
+      [&io, endpoint, deadline, redirectsLeft, done = std::move(done)](Result<net::ClientResponse> response) {
+        if (!response) return done(response.status());
+        const unsigned code = response->status;
+        if (code >= 300 && code < 400 && redirectsLeft > 0) {
+          if (auto next = redirectTarget(endpoint, response->header("Location"))) {
+            return getFollowingRedirects(io, next->first, std::move(next->second), deadline, redirectsLeft - 1,
+                                         std::move(done));
+          }
+        }
+        done(code);
+      });
 }
 
 }  // namespace
@@ -78,8 +78,7 @@ void probeHttp(asio::io_context& io, const net::Endpoint& endpoint, const std::s
   getFollowingRedirects(io, endpoint, path.empty() ? "/" : path, deadline, kMaxRedirects, std::move(done));
 }
 
-void probeTcp(asio::io_context& io, const net::Endpoint& endpoint, Duration timeout,
-              std::function<void(Status)> done) {
+void probeTcp(asio::io_context& io, const net::Endpoint& endpoint, Duration timeout, std::function<void(Status)> done) {
   boost::system::error_code addressError;
   const auto address = asio::ip::make_address(endpoint.host, addressError);
   if (addressError) {
@@ -90,16 +89,15 @@ void probeTcp(asio::io_context& io, const net::Endpoint& endpoint, Duration time
   }
   auto stream = std::make_shared<boost::beast::tcp_stream>(io);
   stream->expires_after(timeout);
-  stream->async_connect(tcp::endpoint(address, endpoint.port),
-                        [stream, endpoint, done = std::move(done)](boost::system::error_code ec) {
-                          boost::system::error_code ignored;
-                          stream->socket().close(ignored);
-                          if (ec) {
-                            return done(Status::unavailable("TCP connection to " + endpoint.toString() +
-                                                            " failed: " + ec.message()));
-                          }
-                          done(Status::ok());
-                        });
+  stream->async_connect(
+      tcp::endpoint(address, endpoint.port), [stream, endpoint, done = std::move(done)](boost::system::error_code ec) {
+        boost::system::error_code ignored;
+        stream->socket().close(ignored);
+        if (ec) {
+          return done(Status::unavailable("TCP connection to " + endpoint.toString() + " failed: " + ec.message()));
+        }
+        done(Status::ok());
+      });
 }
 
 pid_t probeCommand(asio::io_context& io, ChildWatcher& children, const v1::CommandInfo& command,

@@ -13,7 +13,6 @@
 #include <sys/types.h>
 
 #include <boost/asio/io_context.hpp>
-
 #include <functional>
 #include <string>
 
@@ -28,8 +27,8 @@ namespace mezzo::executor {
 // GET http://<endpoint><path> ("/" when empty); 3xx answers are followed
 // (as curl -L does for Mesos) up to 5 times within the same timeout. Gives
 // the final status code.
-void probeHttp(boost::asio::io_context& io, const net::Endpoint& endpoint, const std::string& path,
-               Duration timeout, std::function<void(Result<unsigned>)> done);
+void probeHttp(boost::asio::io_context& io, const net::Endpoint& endpoint, const std::string& path, Duration timeout,
+               std::function<void(Result<unsigned>)> done);
 
 // OK once a TCP connection to `endpoint` is established (it is closed at once).
 void probeTcp(boost::asio::io_context& io, const net::Endpoint& endpoint, Duration timeout,

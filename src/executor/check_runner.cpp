@@ -88,17 +88,17 @@ void CheckRunner::runProbe() {
         answer(status);
       });
     case v1::CheckInfo::COMMAND:
-      commandProbe_ = probeCommand(io_, children_, check.command().command(), options_.workingDirectory, timeout,
-                                   [answer](Result<int> waitStatus) {
-                                     if (!waitStatus) return answer(waitStatus.status());
-                                     if (!WIFEXITED(*waitStatus)) {
-                                       return answer(Status::unavailable("Command " +
-                                                                         agent::describeWaitStatus(*waitStatus)));
-                                     }
-                                     v1::CheckStatusInfo status = statusOf(v1::CheckInfo::COMMAND);
-                                     status.mutable_command()->set_exit_code(WEXITSTATUS(*waitStatus));
-                                     answer(status);
-                                   });
+      commandProbe_ =
+          probeCommand(io_, children_, check.command().command(), options_.workingDirectory, timeout,
+                       [answer](Result<int> waitStatus) {
+                         if (!waitStatus) return answer(waitStatus.status());
+                         if (!WIFEXITED(*waitStatus)) {
+                           return answer(Status::unavailable("Command " + agent::describeWaitStatus(*waitStatus)));
+                         }
+                         v1::CheckStatusInfo status = statusOf(v1::CheckInfo::COMMAND);
+                         status.mutable_command()->set_exit_code(WEXITSTATUS(*waitStatus));
+                         answer(status);
+                       });
       return;
     default:
       return;  // refused by validation

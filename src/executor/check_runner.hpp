@@ -21,7 +21,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <functional>
 #include <memory>
 #include <string>

@@ -43,7 +43,8 @@ Status healthOf(const Result<v1::CheckStatusInfo>& outcome) {
       return Status::ok();
     case v1::CheckInfo::HTTP: {
       const uint32_t code = outcome->http().status_code();
-      if (code < 200 || code >= 400) return Status::unavailable("Unexpected HTTP response code: " + std::to_string(code));
+      if (code < 200 || code >= 400)
+        return Status::unavailable("Unexpected HTTP response code: " + std::to_string(code));
       return Status::ok();
     }
     case v1::CheckInfo::TCP:

@@ -15,7 +15,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-
 #include <functional>
 #include <memory>
 #include <string>

@@ -9,8 +9,8 @@ void TaskChecks::start(boost::asio::io_context& io, ChildWatcher& children, cons
                        const std::string& workingDirectory, Handlers handlers) {
   const std::string& id = task.task_id().value();
   if (task.has_health_check()) {
-    auto checker = HealthChecker::start(io, children, task.health_check(), id, workingDirectory,
-                                        std::move(handlers.onHealth));
+    auto checker =
+        HealthChecker::start(io, children, task.health_check(), id, workingDirectory, std::move(handlers.onHealth));
     if (checker) {
       health_ = std::move(*checker);
     } else {

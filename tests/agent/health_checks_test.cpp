@@ -21,7 +21,8 @@ using namespace std::chrono_literals;
 
 // Updates of every task until all of `ids` are terminal, or the timeout.
 Seen collectUntilTerminal(SchedulerSession& session, const std::vector<std::string>& ids) {
-  return collectUpdates(session, [&](const Seen& seen) { return allIn(seen, ids, isTerminalState); }, 20s);
+  return collectUpdates(
+      session, [&](const Seen& seen) { return allIn(seen, ids, isTerminalState); }, 20s);
 }
 
 bool isHealthUpdate(const v1::TaskStatus& status) {
@@ -152,7 +153,9 @@ TEST_F(HealthChecksTest, CommandCheckInATaskGroupKillsTheGroup) {
   *checked.mutable_health_check() = fastCheck(v1::HealthCheck::COMMAND);
   checked.mutable_health_check()->mutable_command()->set_value("test -f healthy");
   v1::TaskInfo sibling = commandTask("sibling", *offer, "exec sleep 60");
-  ASSERT_EQ(session->call(launchGroupCall(*offer, defaultExecutor("checked-group", *offer), {checked, sibling}))->status, 202u);
+  ASSERT_EQ(
+      session->call(launchGroupCall(*offer, defaultExecutor("checked-group", *offer), {checked, sibling}))->status,
+      202u);
 
   Seen seen = collectUntilTerminal(*session, {"checked", "sibling"});
   expectHealthyThenKilled(seen["checked"], 3);
@@ -235,8 +238,8 @@ TEST_F(HealthChecksTest, GeneralTcpCheckInATaskGroupFollowsTheListener) {
     }
     return out;
   };
-  Seen seen = collectUpdates(*session, [&](const Seen& s) { return results(s).size() >= 2 && !results(s).back(); },
-                             20s);
+  Seen seen = collectUpdates(
+      *session, [&](const Seen& s) { return results(s).size() >= 2 && !results(s).back(); }, 20s);
   std::vector<bool> succeeded = results(seen);
   ASSERT_FALSE(succeeded.empty());
   // The helper may not listen yet at the first probe: false, true, false is fine too.
