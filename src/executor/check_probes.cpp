@@ -57,7 +57,7 @@ void getFollowingRedirects(asio::io_context& io, const net::Endpoint& endpoint, 
   }
   net::httpRequest(
       io, endpoint, std::move(request),
-      [&io, endpoint, deadline, redirectsLeft, done = std::move(done)](Result<net::ClientResponse> response) {
+      [&io, endpoint, deadline, redirectsLeft, done = std::move(done)](Result<net::ClientResponse> response) mutable {
         if (!response) return done(response.status());
         const unsigned code = response->status;
         if (code >= 300 && code < 400 && redirectsLeft > 0) {

@@ -43,11 +43,16 @@ std::shared_ptr<CheckRunner> CheckRunner::start(boost::asio::io_context& io, Chi
 CheckRunner::CheckRunner(boost::asio::io_context& io, ChildWatcher& children, Options options, OnResult onResult)
     : io_(io), children_(children), options_(std::move(options)), onResult_(std::move(onResult)), timer_(io) {}
 
-CheckRunner::~CheckRunner() { stop(); }
+// The timer's own destructor cancels its wait.
+CheckRunner::~CheckRunner() { killCommandProbe(); }
 
 void CheckRunner::stop() {
   stopped_ = true;
   timer_.cancel();
+  killCommandProbe();
+}
+
+void CheckRunner::killCommandProbe() noexcept {
   if (commandProbe_ > 0) ::killpg(commandProbe_, SIGKILL);
   commandProbe_ = -1;
 }
@@ -80,7 +85,7 @@ void CheckRunner::runProbe() {
                          answer(status);
                        });
     case v1::CheckInfo::TCP:
-      return probeTcp(io_, loopback(options_.protocol, check.tcp().port()), timeout, [answer](Status connected) {
+      return probeTcp(io_, loopback(options_.protocol, check.tcp().port()), timeout, [answer](const Status& connected) {
         // A refused connection is an answer (succeeded: false), not an error.
         v1::CheckStatusInfo status = statusOf(v1::CheckInfo::TCP);
         status.mutable_tcp()->set_succeeded(connected.isOk());

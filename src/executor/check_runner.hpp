@@ -58,6 +58,7 @@ class CheckRunner : public std::enable_shared_from_this<CheckRunner> {
   void schedule(Duration after);
   void runProbe();
   void probed(const Result<v1::CheckStatusInfo>& outcome);
+  void killCommandProbe() noexcept;
 
   boost::asio::io_context& io_;
   ChildWatcher& children_;
