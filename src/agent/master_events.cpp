@@ -49,6 +49,7 @@ v1::Task taskRecordFor(const v1::TaskInfo& info, const FrameworkRecord& framewor
   *task.mutable_resources() = info.resources();
   if (info.has_labels()) *task.mutable_labels() = info.labels();
   if (info.has_kill_policy()) *task.mutable_kill_policy() = info.kill_policy();
+  if (info.has_health_check()) *task.mutable_health_check() = info.health_check();
   task.set_user(info.has_command() && info.command().has_user() ? info.command().user() : framework.info.user());
   *task.mutable_limits() = info.limits();
   return task;

@@ -27,14 +27,14 @@ CommandExecutor::CommandExecutor(boost::asio::io_context& io, ExecutorEnvironmen
                         if (taskPid_ > 0) ::killpg(taskPid_, SIGKILL);
                         exit(1);
                       }}),
-      killTimer_(io), exitTimer_(io), childSignals_(io, SIGCHLD), terminationSignals_(io, SIGTERM, SIGINT) {}
+      killTimer_(io), exitTimer_(io), children_(io), terminationSignals_(io, SIGTERM, SIGINT) {}
 
 CommandExecutor::~CommandExecutor() = default;
 
 void CommandExecutor::start() {
   spdlog::info("Starting executor {} of framework {} (agent {})", env_.executorId, env_.frameworkId,
                env_.agent.toString());
-  watchChildren();
+  children_.start();
   watchTermination();
   client_.start();
 }
@@ -82,8 +82,29 @@ void CommandExecutor::launch(const v1::TaskInfo& task) {
     return;
   }
   taskPid_ = *pid;
+  children_.watch(taskPid_, [this](int waitStatus) { taskExited(waitStatus); });
   spdlog::info("Running task {} as pid {}: {}", task.task_id().value(), taskPid_, task.command().value());
+  checks_.start(io_, children_, task, env_.sandbox,
+                {.onHealth = [this](const HealthTracker::Update& update) { healthChanged(update); },
+                 .onCheck = [this](const v1::CheckStatusInfo& status) { checkChanged(status); }});
   sendStatus(task.task_id(), v1::TASK_RUNNING, "");
+}
+
+void CommandExecutor::healthChanged(const HealthTracker::Update& update) {
+  if (killing_ || terminalSent_ || taskPid_ <= 0 || !lastStatus_) return;
+  spdlog::info("Task {} is {}", task_->task_id().value(), update.healthy ? "healthy" : "not healthy");
+  sendStatus(healthUpdate(*lastStatus_, update.healthy));
+  if (update.killTask) {
+    spdlog::warn("Killing task {} after {} consecutive failed health checks", task_->task_id().value(),
+                 update.consecutiveFailures);
+    killedByHealthCheck_ = true;
+    kill(task_->task_id(), std::nullopt, std::nullopt);
+  }
+}
+
+void CommandExecutor::checkChanged(const v1::CheckStatusInfo& checkStatus) {
+  if (killing_ || terminalSent_ || taskPid_ <= 0 || !lastStatus_) return;
+  sendStatus(checkUpdate(*lastStatus_, checkStatus));
 }
 
 void CommandExecutor::kill(const v1::TaskID& taskId, const std::optional<v1::KillPolicy>& policy,
@@ -94,6 +115,7 @@ void CommandExecutor::kill(const v1::TaskID& taskId, const std::optional<v1::Kil
   }
   if (terminalSent_ || killing_) return;
   killing_ = true;
+  checks_.stop();
   if (taskPid_ <= 0) {
     sendStatus(taskId, v1::TASK_KILLED, "Task was killed before it ran");
     return finishIfDone();
@@ -134,18 +156,6 @@ void CommandExecutor::shutdown(std::optional<Duration> cap) {
   finishIfDone();
 }
 
-void CommandExecutor::watchChildren() {
-  childSignals_.async_wait([this](boost::system::error_code ec, int) {
-    if (ec) return;
-    int status = 0;
-    pid_t pid = 0;
-    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
-      if (pid == taskPid_) taskExited(status);
-    }
-    watchChildren();
-  });
-}
-
 // SIGTERM from the agent (escalated shutdown) or an operator: kill the task quickly.
 void CommandExecutor::watchTermination() {
   terminationSignals_.async_wait([this](boost::system::error_code ec, int signal) {
@@ -159,9 +169,16 @@ void CommandExecutor::watchTermination() {
 void CommandExecutor::taskExited(int waitStatus) {
   taskPid_ = -1;
   killTimer_.cancel();
+  checks_.stop();
   const std::string how = "Command " + agent::describeWaitStatus(waitStatus);
   spdlog::info("Task {}: {}", task_->task_id().value(), how);
-  sendStatus(task_->task_id(), terminalStateOf(waitStatus, killing_), how);
+  v1::TaskStatus status;
+  *status.mutable_task_id() = task_->task_id();
+  status.set_state(terminalStateOf(waitStatus, killing_));
+  status.set_message(how);
+  // As Mesos: the end of a task killed by its health check says it was unhealthy (no reason).
+  if (killing_ && killedByHealthCheck_) status.set_healthy(false);
+  sendStatus(std::move(status));
 }
 
 void CommandExecutor::sendStatus(const v1::TaskID& taskId, v1::TaskState state, const std::string& message) {
@@ -169,6 +186,16 @@ void CommandExecutor::sendStatus(const v1::TaskID& taskId, v1::TaskState state, 
   *status.mutable_task_id() = taskId;
   status.set_state(state);
   if (!message.empty()) status.set_message(message);
+  sendStatus(std::move(status));
+}
+
+void CommandExecutor::sendStatus(v1::TaskStatus status) {
+  const v1::TaskID& taskId = status.task_id();
+  if (task_ && taskId.value() == task_->task_id().value()) {
+    addEmptyCheckStatus(*task_, status);
+    lastStatus_ = status;
+  }
+  const v1::TaskState state = status.state();
   const bool terminal = state == v1::TASK_FINISHED || state == v1::TASK_FAILED || state == v1::TASK_KILLED;
   if (terminal && task_ && taskId.value() == task_->task_id().value()) {
     terminalSent_ = true;

@@ -8,7 +8,17 @@
 // sandbox files the executor itself writes to), send TASK_RUNNING; when the
 // command ends send TASK_FINISHED (exit 0), TASK_FAILED ("Command exited
 // with status N" / "Command terminated with signal SIGX") or, after a kill,
-// TASK_KILLED. KILL: TASK_KILLING (if the framework has TASK_KILLING_STATE),
+// TASK_KILLED. A task with a health_check is checked by a HealthChecker
+// from its launch: each health change is a TASK_RUNNING update with
+// `healthy` and reason REASON_TASK_HEALTH_CHECK_STATUS_UPDATED; after
+// `consecutive_failures` failures the task is killed (its kill policy) and
+// ends TASK_KILLED with healthy=false, as in Mesos. A task with a general
+// `check` is checked by a TaskChecker: every update of the task carries a
+// `check_status` (empty until the first result), and each change of the
+// result is a TASK_RUNNING update with reason
+// REASON_TASK_CHECK_STATUS_UPDATED. Health and check updates repeat the
+// task's last update with their field changed. Checking stops once a kill
+// starts. KILL: TASK_KILLING (if the framework has TASK_KILLING_STATE),
 // SIGTERM to the process group, SIGKILL after the kill policy's grace period
 // (default 3 s). Every update gets a fresh uuid and is kept until the agent
 // sends ACKNOWLEDGED; unacknowledged updates (and the task, until its first
@@ -33,7 +43,9 @@
 #include <string>
 #include <vector>
 
+#include "executor/child_watcher.hpp"
 #include "executor/executor_client.hpp"
+#include "executor/task_checks.hpp"
 #include "mezzo/v1/executor/executor.pb.h"
 
 namespace mezzo::executor {
@@ -53,10 +65,12 @@ class CommandExecutor {
   void kill(const v1::TaskID& taskId, const std::optional<v1::KillPolicy>& policy, std::optional<Duration> cap);
   void escalateKill();
   void shutdown(std::optional<Duration> cap);
-  void watchChildren();
+  void healthChanged(const HealthTracker::Update& update);
+  void checkChanged(const v1::CheckStatusInfo& checkStatus);
   void watchTermination();
   void taskExited(int waitStatus);
   void sendStatus(const v1::TaskID& taskId, v1::TaskState state, const std::string& message);
+  void sendStatus(v1::TaskStatus status);
   void finishIfDone();
   void exit(int code);
 
@@ -71,9 +85,12 @@ class CommandExecutor {
   bool killing_ = false;
   bool shuttingDown_ = false;
   bool terminalSent_ = false;
+  TaskChecks checks_;
+  bool killedByHealthCheck_ = false;
+  std::optional<v1::TaskStatus> lastStatus_;  // of the task, as last sent
   boost::asio::steady_timer killTimer_;
   boost::asio::steady_timer exitTimer_;
-  boost::asio::signal_set childSignals_;
+  ChildWatcher children_;
   boost::asio::signal_set terminationSignals_;
   bool exiting_ = false;
   int exitCode_ = 0;

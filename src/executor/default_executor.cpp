@@ -35,14 +35,14 @@ DefaultExecutor::DefaultExecutor(boost::asio::io_context& io, ExecutorEnvironmen
                         }
                         exit(1);
                       }}),
-      exitTimer_(io), childSignals_(io, SIGCHLD), terminationSignals_(io, SIGTERM, SIGINT) {}
+      exitTimer_(io), children_(io), terminationSignals_(io, SIGTERM, SIGINT) {}
 
 DefaultExecutor::~DefaultExecutor() = default;
 
 void DefaultExecutor::start() {
   spdlog::info("Starting default executor {} of framework {} (agent {})", env_.executorId, env_.frameworkId,
                env_.agent.toString());
-  watchChildren();
+  children_.start();
   watchTermination();
   client_.start();
 }
@@ -100,7 +100,9 @@ void DefaultExecutor::launchGroup(const v1::TaskGroupInfo& group) {
   bool allStarted = true;
   for (TaskRun* run : runs) allStarted = spawnTask(*run) && allStarted;
   for (TaskRun* run : runs) {
-    if (run->pid > 0) sendStatus(*run, v1::TASK_RUNNING, "");
+    if (run->pid <= 0) continue;
+    startChecks(*run);
+    sendStatus(*run, v1::TASK_RUNNING, "");
   }
   if (!allStarted) killGroup(groupIndex, std::nullopt, std::nullopt);
 }
@@ -119,8 +121,42 @@ bool DefaultExecutor::spawnTask(TaskRun& run) {
     return false;
   }
   run.pid = *pid;
+  children_.watch(run.pid, [this, id](int waitStatus) {
+    auto it = tasks_.find(id);
+    if (it != tasks_.end()) taskExited(it->second, waitStatus);
+  });
   spdlog::info("Running task {} as pid {}", id, run.pid);
   return true;
+}
+
+void DefaultExecutor::startChecks(TaskRun& run) {
+  const std::string id = run.info.task_id().value();
+  run.checks.start(io_, children_, run.info, env_.sandbox.empty() ? std::string(".") : env_.sandbox,
+                   {.onHealth = [this, id](const HealthTracker::Update& update) { healthChanged(id, update); },
+                    .onCheck = [this, id](const v1::CheckStatusInfo& status) { checkChanged(id, status); }});
+}
+
+void DefaultExecutor::healthChanged(const std::string& taskId, const HealthTracker::Update& update) {
+  auto it = tasks_.find(taskId);
+  if (it == tasks_.end()) return;
+  TaskRun& run = it->second;
+  if (run.killing || run.terminal || run.pid <= 0 || !run.lastStatus) return;
+  spdlog::info("Task {} is {}", taskId, update.healthy ? "healthy" : "not healthy");
+  sendStatus(run, healthUpdate(*run.lastStatus, update.healthy));
+  if (update.killTask) {
+    spdlog::warn("Killing the group of task {} after {} consecutive failed health checks", taskId,
+                 update.consecutiveFailures);
+    run.killedByHealthCheck = true;
+    killGroup(run.group, std::nullopt, std::nullopt);
+  }
+}
+
+void DefaultExecutor::checkChanged(const std::string& taskId, const v1::CheckStatusInfo& checkStatus) {
+  auto it = tasks_.find(taskId);
+  if (it == tasks_.end()) return;
+  TaskRun& run = it->second;
+  if (run.killing || run.terminal || run.pid <= 0 || !run.lastStatus) return;
+  sendStatus(run, checkUpdate(*run.lastStatus, checkStatus));
 }
 
 void DefaultExecutor::killGroup(int group, const std::optional<v1::KillPolicy>& policy, std::optional<Duration> cap) {
@@ -132,6 +168,7 @@ void DefaultExecutor::killGroup(int group, const std::optional<v1::KillPolicy>& 
 void DefaultExecutor::killTask(TaskRun& run, const std::optional<v1::KillPolicy>& policy,
                                std::optional<Duration> cap) {
   if (run.terminal) return;
+  run.checks.stop();
   if (run.pid <= 0) {
     run.killing = true;
     return sendStatus(run, v1::TASK_KILLED, "Task was killed before it ran");
@@ -164,23 +201,6 @@ void DefaultExecutor::shutdown(std::optional<Duration> cap) {
   finishIfDone();
 }
 
-void DefaultExecutor::watchChildren() {
-  childSignals_.async_wait([this](boost::system::error_code ec, int) {
-    if (ec) return;
-    int status = 0;
-    pid_t pid = 0;
-    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
-      for (auto& [id, run] : tasks_) {
-        if (run.pid == pid) {
-          taskExited(run, status);
-          break;
-        }
-      }
-    }
-    watchChildren();
-  });
-}
-
 void DefaultExecutor::watchTermination() {
   terminationSignals_.async_wait([this](boost::system::error_code ec, int signal) {
     if (ec) return;
@@ -193,21 +213,35 @@ void DefaultExecutor::watchTermination() {
 void DefaultExecutor::taskExited(TaskRun& run, int waitStatus) {
   run.pid = -1;
   run.killTimer->cancel();
+  run.checks.stop();
   const std::string how = "Command " + agent::describeWaitStatus(waitStatus);
   spdlog::info("Task {}: {}", run.info.task_id().value(), how);
   const v1::TaskState state = terminalStateOf(waitStatus, run.killing);
-  sendStatus(run, state, how);
+  v1::TaskStatus status;
+  status.set_state(state);
+  status.set_message(how);
+  // As Mesos: the end of a task killed by its health check says it was unhealthy (no reason).
+  if (run.killing && run.killedByHealthCheck) status.set_healthy(false);
+  sendStatus(run, std::move(status));
   // A failed task takes its group down (a finished one does not).
   if (state == v1::TASK_FAILED) killGroup(run.group, std::nullopt, std::nullopt);
   finishIfDone();
 }
 
 void DefaultExecutor::sendStatus(TaskRun& run, v1::TaskState state, const std::string& message) {
-  if (run.terminal) return;
   v1::TaskStatus status;
-  *status.mutable_task_id() = run.info.task_id();
   status.set_state(state);
   if (!message.empty()) status.set_message(message);
+  sendStatus(run, std::move(status));
+}
+
+// `status` without its task id, which comes from `run`.
+void DefaultExecutor::sendStatus(TaskRun& run, v1::TaskStatus status) {
+  if (run.terminal) return;
+  *status.mutable_task_id() = run.info.task_id();
+  addEmptyCheckStatus(run.info, status);
+  run.lastStatus = status;
+  const v1::TaskState state = status.state();
   const bool terminal = state == v1::TASK_FINISHED || state == v1::TASK_FAILED || state == v1::TASK_KILLED;
   if (terminal) run.terminal = true;
   client_.sendStatus(std::move(status));

@@ -15,6 +15,11 @@
 // ends TASK_KILLED. SHUTDOWN or SIGTERM kill every task. The executor exits
 // once no task is live and every terminal update is acknowledged (or a few
 // seconds after the last one). A plain LAUNCH is refused with TASK_FAILED.
+// Tasks with a health_check are checked as under the command executor
+// (command_executor.hpp): health changes are TASK_RUNNING updates with
+// `healthy`; a task that fails `consecutive_failures` checks in a row is
+// killed with its group, and ends TASK_KILLED with healthy=false. General
+// checks (`check`, `check_status`) work as there too.
 //
 // Thread-safety: everything runs on the one io_context thread passed in.
 #pragma once
@@ -28,7 +33,9 @@
 #include <optional>
 #include <string>
 
+#include "executor/child_watcher.hpp"
 #include "executor/executor_client.hpp"
+#include "executor/task_checks.hpp"
 
 namespace mezzo::executor {
 
@@ -47,7 +54,10 @@ class DefaultExecutor {
     pid_t pid = -1;     // process group leader; -1 when not running
     bool killing = false;
     bool terminal = false;  // terminal update sent
+    bool killedByHealthCheck = false;
     std::unique_ptr<boost::asio::steady_timer> killTimer;
+    TaskChecks checks;
+    std::optional<v1::TaskStatus> lastStatus;  // as last sent
   };
 
   void handleEvent(const v1::executor::Event& event);
@@ -57,10 +67,13 @@ class DefaultExecutor {
   void killGroup(int group, const std::optional<v1::KillPolicy>& policy, std::optional<Duration> cap);
   void killTask(TaskRun& run, const std::optional<v1::KillPolicy>& policy, std::optional<Duration> cap);
   void shutdown(std::optional<Duration> cap);
-  void watchChildren();
+  void startChecks(TaskRun& run);
+  void healthChanged(const std::string& taskId, const HealthTracker::Update& update);
+  void checkChanged(const std::string& taskId, const v1::CheckStatusInfo& checkStatus);
   void watchTermination();
   void taskExited(TaskRun& run, int waitStatus);
   void sendStatus(TaskRun& run, v1::TaskState state, const std::string& message);
+  void sendStatus(TaskRun& run, v1::TaskStatus status);
   bool anyLive() const;
   void finishIfDone();
   void exit(int code);
@@ -72,7 +85,7 @@ class DefaultExecutor {
   int nextGroup_ = 0;
   bool shuttingDown_ = false;
   boost::asio::steady_timer exitTimer_;
-  boost::asio::signal_set childSignals_;
+  ChildWatcher children_;
   boost::asio::signal_set terminationSignals_;
   bool exiting_ = false;
   int exitCode_ = 0;

@@ -21,13 +21,12 @@ Duration killGracePeriod(const std::optional<v1::KillPolicy>& policy, const v1::
   return std::max(grace, Duration::zero());
 }
 
-Result<pid_t> spawnTaskCommand(const v1::TaskInfo& task, const std::string& workingDirectory,
-                               const std::string& stdoutPath, const std::string& stderrPath) {
-  if (!task.has_command()) return Status::invalidArgument("Task has no command");
-  auto line = agent::commandLine(task.command());
+Result<pid_t> spawnCommand(const v1::CommandInfo& command, const std::string& workingDirectory,
+                           const std::string& stdoutPath, const std::string& stderrPath) {
+  auto line = agent::commandLine(command);
   if (!line) return Status::invalidArgument("Invalid command: " + line.error());
   std::map<std::string, std::string> overrides;
-  for (const auto& variable : task.command().environment().variables()) {
+  for (const auto& variable : command.environment().variables()) {
     if (variable.type() == v1::Environment::Variable::VALUE) overrides[variable.name()] = variable.value();
   }
   agent::SpawnOptions spawn;
@@ -41,6 +40,12 @@ Result<pid_t> spawnTaskCommand(const v1::TaskInfo& task, const std::string& work
   auto pid = agent::spawnProcess(spawn);
   if (!pid) return Status::internal("Failed to launch the command: " + pid.error());
   return *pid;
+}
+
+Result<pid_t> spawnTaskCommand(const v1::TaskInfo& task, const std::string& workingDirectory,
+                               const std::string& stdoutPath, const std::string& stderrPath) {
+  if (!task.has_command()) return Status::invalidArgument("Task has no command");
+  return spawnCommand(task.command(), workingDirectory, stdoutPath, stderrPath);
 }
 
 v1::TaskState terminalStateOf(int waitStatus, bool killing) {

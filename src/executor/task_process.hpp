@@ -32,6 +32,11 @@ inline std::chrono::milliseconds toMillis(Duration duration) {
 Duration killGracePeriod(const std::optional<v1::KillPolicy>& policy, const v1::TaskInfo& task,
                          std::optional<Duration> cap);
 
+// Spawns `command` (shell or exec form) in its own process group with the
+// executor's environment plus command.environment. Empty paths are inherited.
+Result<pid_t> spawnCommand(const v1::CommandInfo& command, const std::string& workingDirectory,
+                           const std::string& stdoutPath, const std::string& stderrPath);
+
 // Spawns the task's command in its own process group with the executor's
 // environment plus CommandInfo.environment. Empty paths are inherited.
 Result<pid_t> spawnTaskCommand(const v1::TaskInfo& task, const std::string& workingDirectory,

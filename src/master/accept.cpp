@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "master/master_core.hpp"
+#include "mezzo/common/health_check.hpp"
 
 namespace mezzo::master {
 
@@ -141,6 +142,14 @@ Result<Resources> MasterCore::validateTask(const FrameworkRecord& framework, con
   if (task.has_command() && task.command().shell() && !task.command().has_value()) {
     return Status::invalidArgument("Shell command of task " + task.task_id().value() + " is missing 'value'");
   }
+  if (task.has_health_check()) {
+    Status healthCheck = validateHealthCheck(task.health_check());
+    if (!healthCheck) return Status::invalidArgument("Task uses invalid health check: " + healthCheck.message());
+  }
+  if (task.has_check()) {
+    Status check = validateCheckInfo(task.check());
+    if (!check) return Status::invalidArgument("Task uses invalid check: " + check.message());
+  }
   if (task.has_executor()) {
     std::string executorError = validateClientId(task.executor().executor_id().value());
     if (!executorError.empty()) return Status::invalidArgument("Executor ID is invalid: " + executorError);
@@ -182,6 +191,7 @@ void MasterCore::addLaunchedTask(FrameworkRecord& framework, AgentRecord& agent,
   if (executorInfo != nullptr) *task.mutable_executor_id() = executorInfo->executor_id();
   if (info.has_labels()) *task.mutable_labels() = info.labels();
   if (info.has_kill_policy()) *task.mutable_kill_policy() = info.kill_policy();
+  if (info.has_health_check()) *task.mutable_health_check() = info.health_check();
   task.set_user(info.has_command() && info.command().has_user() ? info.command().user() : framework.info.user());
   *task.mutable_limits() = info.limits();
   record.resources = resources;

@@ -52,6 +52,7 @@ json taskJson(const v1::Task& task) {
   }
   out["statuses"] = std::move(statuses);
   if (task.has_labels()) out["labels"] = labelsJson(task.labels());
+  if (task.has_health_check()) out["health_check"] = messageToJson(task.health_check());
   return out;
 }
 

@@ -122,6 +122,7 @@ std::optional<v1::TaskStatus> MasterCore::reconciledStatus(const FrameworkRecord
     if (known.statuses_size() > 0) {
       const v1::TaskStatus& latest = known.statuses(known.statuses_size() - 1);
       if (latest.has_healthy()) status.set_healthy(latest.healthy());
+      if (latest.has_check_status()) *status.mutable_check_status() = latest.check_status();
       if (latest.has_container_status()) *status.mutable_container_status() = latest.container_status();
     }
     return status;

@@ -9,67 +9,13 @@
 
 #include "harness/process.hpp"
 #include "harness/scheduler_session.hpp"
-#include "mezzo/common/resources.hpp"
+#include "harness/task_updates.hpp"
+#include "mezzo/common/task_states.hpp"
 
 namespace mezzo::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-bool terminal(v1::TaskState state) {
-  return state == v1::TASK_FINISHED || state == v1::TASK_FAILED || state == v1::TASK_KILLED ||
-         state == v1::TASK_ERROR || state == v1::TASK_LOST || state == v1::TASK_DROPPED || state == v1::TASK_GONE;
-}
-
-// Every task update (acknowledged) until `done` holds for what was seen, or
-// the timeout; keyed by task id, in arrival order.
-using Seen = std::map<std::string, std::vector<v1::TaskStatus>>;
-Seen collectUpdates(SchedulerSession& session, const std::function<bool(const Seen&)>& done,
-                    std::chrono::milliseconds timeout = 30s, Seen seen = {}) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done(seen) && std::chrono::steady_clock::now() < deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    auto event = session.waitForType(Event::UPDATE, left);
-    if (!event) break;
-    const v1::TaskStatus& status = event->update().status();
-    seen[status.task_id().value()].push_back(status);
-    if (status.has_uuid()) {
-      EXPECT_TRUE(session.acknowledge(status));
-    }
-  }
-  return seen;
-}
-
-bool allIn(const Seen& seen, const std::vector<std::string>& ids, const std::function<bool(v1::TaskState)>& pred) {
-  for (const std::string& id : ids) {
-    auto it = seen.find(id);
-    if (it == seen.end() || it->second.empty() || !pred(it->second.back().state())) return false;
-  }
-  return true;
-}
-
-Call launchGroupCall(const v1::Offer& offer, const v1::ExecutorInfo& executor,
-                     const std::vector<v1::TaskInfo>& tasks) {
-  Call call;
-  call.set_type(Call::ACCEPT);
-  *call.mutable_accept()->add_offer_ids() = offer.id();
-  auto* operation = call.mutable_accept()->add_operations();
-  operation->set_type(v1::Offer::Operation::LAUNCH_GROUP);
-  *operation->mutable_launch_group()->mutable_executor() = executor;
-  for (const auto& task : tasks) *operation->mutable_launch_group()->mutable_task_group()->add_tasks() = task;
-  call.mutable_accept()->mutable_filters()->set_refuse_seconds(0);
-  return call;
-}
-
-v1::ExecutorInfo defaultExecutor(const std::string& id, const v1::Offer& offer) {
-  v1::ExecutorInfo executor;
-  executor.set_type(v1::ExecutorInfo::DEFAULT);
-  executor.mutable_executor_id()->set_value(id);
-  Resources resources = *Resources::parse("cpus:0.1;mem:32");
-  if (offer.has_allocation_info()) resources = resources.withAllocationRole(offer.allocation_info().role());
-  resources.toProto(executor.mutable_resources());
-  return executor;
-}
 
 class ExecutorsTest : public ::testing::Test {
  protected:
@@ -108,13 +54,13 @@ TEST_F(ExecutorsTest, KillingOneTaskOfAGroupKillsTheGroup) {
   kill.mutable_kill()->mutable_kill_policy()->mutable_grace_period()->set_nanoseconds(500'000'000);
   ASSERT_EQ(session->call(kill)->status, 202u);
 
-  seen = collectUpdates(*session, [&](const Seen& s) { return allIn(s, ids, terminal); }, 30s, std::move(seen));
-  ASSERT_TRUE(allIn(seen, ids, terminal));
+  seen = collectUpdates(*session, [&](const Seen& s) { return allIn(s, ids, isTerminalState); }, 30s, std::move(seen));
+  ASSERT_TRUE(allIn(seen, ids, isTerminalState));
   // Anything after the terminal updates would show up now.
   seen = collectUpdates(*session, [](const Seen&) { return false; }, 2s, std::move(seen));
   for (const std::string& id : ids) {
     int terminals = 0;
-    for (const v1::TaskStatus& status : seen[id]) terminals += terminal(status.state()) ? 1 : 0;
+    for (const v1::TaskStatus& status : seen[id]) terminals += isTerminalState(status.state()) ? 1 : 0;
     EXPECT_EQ(terminals, 1) << id;
     EXPECT_EQ(seen[id].back().state(), v1::TASK_KILLED) << id;
   }
