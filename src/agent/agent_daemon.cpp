@@ -23,7 +23,7 @@ AgentDaemon::AgentDaemon(asio::io_context& io, AgentFlags flags)
       }),
       childSignals_(io, SIGCHLD), reconnectTimer_(io), heartbeatTimer_(io), statusRetryTimer_(io),
       statusUpdates_(StatusUpdateOptions{flags_.statusUpdateRetryInterval, flags_.statusUpdateRetryMax}),
-      checkpointer_(flags_.workDir), recoveredTimer_(io) {}
+      checkpointer_(flags_.workDir), recoveredTimer_(io), sandboxGc_(flags_.gcDelay), sandboxGcTimer_(io) {}
 
 AgentDaemon::~AgentDaemon() = default;
 
@@ -65,6 +65,8 @@ Status AgentDaemon::start() {
   Status recovered = recover();
   if (!recovered) return Status::ioError("Recovery from " + checkpointer_.metaDir() + " failed: " + recovered.message());
   recoverContainers();
+  scheduleLeftoverSandboxes();
+  collectSandboxGarbage();
   watchChildren();  // before any child exists, so no exit is missed
   auto port = server_.listen(flags_.ip, flags_.port);
   if (!port) return port.status();

@@ -29,6 +29,7 @@
 #include "agent/agent_flags.hpp"
 #include "agent/checkpoint.hpp"
 #include "agent/containerizer.hpp"
+#include "agent/garbage_collector.hpp"
 #include "agent/records.hpp"
 #include "agent/status_update_manager.hpp"
 #include "ha/leader.hpp"
@@ -161,6 +162,15 @@ class AgentDaemon {
   Status executorUpdate(FrameworkRecord& framework, ExecutorRecord& executor, v1::TaskStatus status);
   void acknowledgeToExecutor(ExecutorRecord& executor, const v1::TaskStatus& status);
 
+  // ----------------------------------------------------- sandbox_gc.cpp
+  // Schedules the sandbox of an ended executor for removal.
+  void scheduleSandboxGc(const std::string& directory);
+  // After recovery: sandboxes on disk without a live executor, dated by mtime.
+  void scheduleLeftoverSandboxes();
+  // Removes what is due (by age and disk usage) and re-arms the timer.
+  void collectSandboxGarbage();
+  void removeSandbox(const std::string& directory);
+
   // ----------------------------------------------------- agent_http.cpp
   void route(net::Request&& request, net::Responder responder);
   nlohmann::json renderState() const;
@@ -207,6 +217,8 @@ class AgentDaemon {
   std::unique_ptr<Containerizer> containerizer_;
   Checkpointer checkpointer_;
   boost::asio::steady_timer recoveredTimer_;
+  GarbageCollector sandboxGc_;
+  boost::asio::steady_timer sandboxGcTimer_;
   std::map<FrameworkId, std::unique_ptr<FrameworkRecord>> frameworks_;
   std::deque<CompletedFramework> completedFrameworks_;
   std::map<pid_t, ExecutorKey> children_;

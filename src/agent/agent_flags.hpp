@@ -52,6 +52,10 @@ struct AgentFlags {
   bool cgroupsEnableCfs = true;
   uint64_t cgroupsPidsMax = 4096;
   std::string launchHelperPath;  // defaults to mezzo-launch beside the agent binary
+  // Sandbox garbage collection (sandbox_gc.cpp, garbage_collector.hpp).
+  Duration gcDelay = std::chrono::hours(24 * 7);
+  double gcDiskHeadroom = 0.1;
+  Duration diskWatchInterval = std::chrono::minutes(1);
   Duration registrationBackoffMin = std::chrono::seconds(1);
   Duration registrationBackoffMax = std::chrono::seconds(30);
   // Every flag as given, for /flags.

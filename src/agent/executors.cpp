@@ -296,6 +296,7 @@ void AgentDaemon::executorExited(FrameworkRecord& framework, ExecutorRecord& exe
       checkpointer_.removeExecutor(agentId_, framework.id.value(), executorId.value());
     }
   }
+  scheduleSandboxGc(executor.directory);
   framework.completedExecutors.push_back(CompletedExecutor{executor.info, executor.containerId, executor.directory});
   while (framework.completedExecutors.size() > kMaxCompletedExecutorsPerFramework) {
     framework.completedExecutors.pop_front();

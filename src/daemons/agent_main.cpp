@@ -64,6 +64,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--launcher_helper", flags.launchHelperPath,
                  "The mezzo-launch helper (default: beside the agent)");
+  std::string gcDelay = "1weeks";
+  std::string diskWatchInterval = "1mins";
+  app.add_option("--gc_delay", gcDelay, "Sandboxes of ended executors are removed this long after (at most)")
+      ->capture_default_str();
+  app.add_option("--gc_disk_headroom", flags.gcDiskHeadroom,
+                 "Free disk fraction to keep: sandboxes older than gc_delay x (1 - headroom - usage) are removed")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--disk_watch_interval", diskWatchInterval, "How often disk usage is checked for sandbox GC")
+      ->capture_default_str();
   app.add_option("--log_level", logLevel, "trace, debug, info, warn, error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -80,6 +90,8 @@ int main(int argc, char** argv) {
   flags.executorRegistrationTimeout = parse(registrationTimeout, "executor_registration_timeout");
   flags.executorShutdownGracePeriod = parse(shutdownGracePeriod, "executor_shutdown_grace_period");
   flags.executorReregistrationTimeout = parse(reregistrationTimeout, "executor_reregistration_timeout");
+  flags.gcDelay = parse(gcDelay, "gc_delay");
+  flags.diskWatchInterval = parse(diskWatchInterval, "disk_watch_interval");
   flags.recover = recover == "cleanup" ? agent::RecoverMode::kCleanup : agent::RecoverMode::kReconnect;
   flags.registrationBackoffMin = parse(registrationBackoff, "registration_backoff_factor");
   flags.registrationBackoffMax = std::max(flags.registrationBackoffMax, flags.registrationBackoffMin);

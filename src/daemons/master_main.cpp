@@ -41,6 +41,19 @@ int main(int argc, char** argv) {
   app.add_option("--agent_reregister_timeout,--slave_reregister_timeout", agentReregisterTimeout,
                  "Time agents of the registry have to re-register after the master starts or fails over")
       ->capture_default_str();
+  app.add_option("--recovery_agent_removal_limit,--recovery_slave_removal_limit", flags.recoveryAgentRemovalLimit,
+                 "After a failover, abort rather than mark unreachable more than this percentage of the agents")
+      ->capture_default_str();
+  std::string registryGcInterval = "15mins";
+  std::string registryMaxAgentAge = "2weeks";
+  app.add_option("--registry_gc_interval", registryGcInterval, "How often old registry entries are removed")
+      ->capture_default_str();
+  app.add_option("--registry_max_agent_age", registryMaxAgentAge,
+                 "Unreachable and gone agents older than this leave the registry")
+      ->capture_default_str();
+  app.add_option("--registry_max_agent_count", flags.registryMaxAgentCount,
+                 "Most unreachable (and most gone) agents kept in the registry")
+      ->capture_default_str();
   app.add_option("--max_unreachable_tasks_per_framework", flags.maxUnreachableTasksPerFramework)
       ->capture_default_str();
   app.add_option("--max_completed_frameworks", flags.maxCompletedFrameworks)->capture_default_str();
@@ -74,6 +87,8 @@ int main(int argc, char** argv) {
   flags.zkSessionTimeout = parse(zkSessionTimeout, "zk_session_timeout");
   flags.agentPingTimeout = parse(agentPingTimeout, "agent_ping_timeout");
   flags.agentReregisterTimeout = parse(agentReregisterTimeout, "agent_reregister_timeout");
+  flags.registryGcInterval = parse(registryGcInterval, "registry_gc_interval");
+  flags.registryMaxAgentAge = parse(registryMaxAgentAge, "registry_max_agent_age");
   if (!offerTimeout.empty()) flags.offerTimeout = parse(offerTimeout, "offer_timeout");
   for (const CLI::Option* option : app.get_options()) {
     if (option->get_name() == "--help") continue;

@@ -88,7 +88,7 @@ void MasterCore::completeRegistration(const internal::AgentCall& call, const Age
   agent->info = reg.agent_info();
   agent->info.mutable_id()->set_value(id.value());
   agent->ip = reg.ip();
-  agent->maintenanceMachine = findMaintenanceMachine(agent->info.hostname(), agent->ip);
+  placeAgentForMaintenance(*agent);
   agent->total = total;
   agent->version = reg.version();
   agent->connected = true;

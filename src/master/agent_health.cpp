@@ -74,6 +74,16 @@ void MasterCore::tickAgentHealth(TimePoint now) {
 
   if (reregistrationDeadline_ && now >= *reregistrationDeadline_) {
     reregistrationDeadline_.reset();
+    const size_t registered = registry_.admitted().size();
+    const double missing = registered == 0 ? 0.0 : static_cast<double>(recoveredAgents_.size()) / registered;
+    if (missing > options_.recoveryAgentRemovalLimit + 1e-12) {
+      effects_.push_back(Abort{"Post-recovery agent removal limit exceeded: " + std::to_string(recoveredAgents_.size()) +
+                               " of " + std::to_string(registered) + " agents (" + std::to_string(missing * 100) +
+                               "%) did not re-register; the limit is " +
+                               std::to_string(options_.recoveryAgentRemovalLimit * 100) +
+                               "% (--recovery_agent_removal_limit). Investigate, or raise the limit"});
+      return;
+    }
     for (const AgentId& id : recoveredAgents_) scheduleUnreachable(id, UnreachableCause::kReregistrationTimeout);
   }
   markScheduledAgentsUnreachable(now);

@@ -40,7 +40,13 @@ struct PersistRegistry {
   internal::RegistryOperation operation;
 };
 
-using Effect = std::variant<SendFrameworkEvent, SendAgentEvent, CloseStream, PersistRegistry>;
+// The master must stop (Mesos exits; a supervisor restarts it and a standby
+// takes over meanwhile), e.g. when too many agents failed to come back.
+struct Abort {
+  std::string reason;
+};
+
+using Effect = std::variant<SendFrameworkEvent, SendAgentEvent, CloseStream, PersistRegistry, Abort>;
 using Effects = std::vector<Effect>;
 
 }  // namespace mezzo::master

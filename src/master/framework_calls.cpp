@@ -88,6 +88,7 @@ Result<FrameworkId> MasterCore::subscribe(const Call& call, const std::string& s
       frameworkStreams_.erase(framework->streamId);
     }
     rescindFrameworkOffers(*framework, /*notify=*/false, now);
+    removeFrameworkInverseOffers(framework->id);
     // As in Mesos, changes of user and checkpoint are ignored on re-subscription.
     info.set_user(framework->info.user());
     info.set_checkpoint(framework->info.checkpoint());

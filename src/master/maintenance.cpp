@@ -16,6 +16,7 @@
 //
 // Inverse offers are made by the master, not the allocator: they lease no
 // resources, so the allocator's sorting has no part in them.
+#include <google/protobuf/util/message_differencer.h>
 #include <spdlog/spdlog.h>
 
 #include "master/master_core.hpp"
@@ -28,6 +29,10 @@ v1::TimeInfo timeInfo(TimePoint when) {
   v1::TimeInfo info;
   info.set_nanoseconds(when.time_since_epoch().count());
   return info;
+}
+
+bool sameUnavailability(const v1::Unavailability& a, const v1::Unavailability& b) {
+  return google::protobuf::util::MessageDifferencer::Equals(a, b);
 }
 
 }  // namespace
@@ -78,8 +83,8 @@ v1::maintenance::ClusterStatus MasterCore::maintenanceStatus() const {
     }
     auto* draining = status.add_draining_machines();
     *draining->mutable_id() = machine.id();
-    if (auto statuses = inverseOfferStatuses_.find(key); statuses != inverseOfferStatuses_.end()) {
-      for (const auto& [framework, answer] : statuses->second) *draining->add_statuses() = answer;
+    if (auto answers = inverseOfferStatuses_.find(key); answers != inverseOfferStatuses_.end()) {
+      for (const auto& [framework, answer] : answers->second.statuses) *draining->add_statuses() = answer;
     }
   }
   return status;
@@ -89,6 +94,12 @@ const v1::MachineInfo* MasterCore::maintenanceMachine(const AgentRecord& agent) 
   if (!agent.maintenanceMachine) return nullptr;
   auto machine = registry_.machines().find(*agent.maintenanceMachine);
   return machine == registry_.machines().end() ? nullptr : &machine->second;
+}
+
+void MasterCore::placeAgentForMaintenance(AgentRecord& agent) const {
+  agent.maintenanceMachine = findMaintenanceMachine(agent.info.hostname(), agent.ip);
+  agent.maintenanceWindow.reset();
+  if (const v1::MachineInfo* machine = maintenanceMachine(agent)) agent.maintenanceWindow = machine->unavailability();
 }
 
 std::optional<store::MachineKey> MasterCore::findMaintenanceMachine(const std::string& hostname,
@@ -109,7 +120,7 @@ void MasterCore::applyMaintenanceOperation(const internal::RegistryOperation& op
   for (auto it = inverseOfferStatuses_.begin(); it != inverseOfferStatuses_.end();) {
     auto machine = registry_.machines().find(it->first);
     bool keep = machine != registry_.machines().end() && machine->second.mode() == v1::MachineInfo::DRAINING &&
-                !operation.has_update_maintenance_schedule();
+                sameUnavailability(machine->second.unavailability(), it->second.window);
     it = keep ? std::next(it) : inverseOfferStatuses_.erase(it);
   }
   if (operation.has_start_maintenance()) {
@@ -117,13 +128,17 @@ void MasterCore::applyMaintenanceOperation(const internal::RegistryOperation& op
       removeAgentOnDownMachine(AgentId(removed.value()), now);
     }
   }
-  // Re-place every agent; offers and inverse offers made under the old
-  // schedule are taken back, the next cycle makes them under the new one.
+  // Re-place every agent. Where its machine or window changed, offers and
+  // inverse offers made under the old schedule are taken back; the next
+  // cycle makes them under the new one.
   for (auto& [id, agent] : agents_) {
-    std::optional<store::MachineKey> machine = findMaintenanceMachine(agent->info.hostname(), agent->ip);
-    bool wasScheduled = agent->maintenanceMachine.has_value();
-    agent->maintenanceMachine = machine;
-    if (!wasScheduled && !machine) continue;
+    const std::optional<store::MachineKey> before = agent->maintenanceMachine;
+    const std::optional<v1::Unavailability> windowBefore = agent->maintenanceWindow;
+    placeAgentForMaintenance(*agent);
+    const bool unchanged = before == agent->maintenanceMachine &&
+                           windowBefore.has_value() == agent->maintenanceWindow.has_value() &&
+                           (!windowBefore || sameUnavailability(*windowBefore, *agent->maintenanceWindow));
+    if (unchanged) continue;
     rescindAgentOffers(*agent, now);
     rescindAgentInverseOffers(*agent, /*notify=*/true);
   }
@@ -174,7 +189,9 @@ void MasterCore::makeInverseOffers(TimePoint now) {
       record.offer.mutable_framework_id()->set_value(frameworkId.value());
       record.offer.mutable_agent_id()->set_value(agentId.value());
       *record.offer.mutable_unavailability() = machine->unavailability();
-      auto& statuses = inverseOfferStatuses_[*agent->maintenanceMachine];
+      MachineAnswers& answers = inverseOfferStatuses_[*agent->maintenanceMachine];
+      answers.window = machine->unavailability();
+      auto& statuses = answers.statuses;
       if (!statuses.contains(frameworkId)) {
         v1::allocator::InverseOfferStatus& status = statuses[frameworkId];
         status.set_status(v1::allocator::InverseOfferStatus::UNKNOWN);
@@ -210,7 +227,11 @@ Status MasterCore::answerInverseOffers(FrameworkRecord& framework,
     inverseOfferFilters_[key] = now + refuse;
     auto agent = agents_.find(record.agent);
     if (agent == agents_.end() || !agent->second->maintenanceMachine) continue;
-    v1::allocator::InverseOfferStatus& status = inverseOfferStatuses_[*agent->second->maintenanceMachine][framework.id];
+    const v1::MachineInfo* machine = maintenanceMachine(*agent->second);
+    if (machine == nullptr) continue;
+    MachineAnswers& answers = inverseOfferStatuses_[*agent->second->maintenanceMachine];
+    answers.window = machine->unavailability();
+    v1::allocator::InverseOfferStatus& status = answers.statuses[framework.id];
     status.set_status(accepted ? v1::allocator::InverseOfferStatus::ACCEPT : v1::allocator::InverseOfferStatus::DECLINE);
     status.mutable_framework_id()->set_value(framework.id.value());
     *status.mutable_timestamp() = timeInfo(now);

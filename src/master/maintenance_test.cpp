@@ -80,13 +80,24 @@ class MaintenanceTest : public AgentLifecycleTest {
     return call;
   }
 
-  // The statuses of the one draining machine, by framework.
+  // Two frameworks with a task each on host1, which is scheduled; returns
+  // the inverse offers "pa" got (the "np" stream is left as it is).
+  std::vector<v1::InverseOffer> startDrainingHost1() {
+    startTwoFrameworks();
+    applied(core_->updateMaintenanceSchedule(scheduleFor("host1"), now_));
+    core_->allocate(now_);
+    collect();
+    return inverseOffers(drainEvents("pa"));
+  }
+
+  // The statuses of draining machine host1, by framework.
   std::map<std::string, v1::allocator::InverseOfferStatus::Status> statuses() {
     std::map<std::string, v1::allocator::InverseOfferStatus::Status> out;
-    auto status = core_->maintenanceStatus();
-    EXPECT_EQ(status.draining_machines_size(), 1);
-    if (status.draining_machines_size() != 1) return out;
-    for (const auto& entry : status.draining_machines(0).statuses()) out[entry.framework_id().value()] = entry.status();
+    const v1::maintenance::ClusterStatus status = core_->maintenanceStatus();
+    for (const auto& machine : status.draining_machines()) {
+      if (machine.id().hostname() != "host1") continue;
+      for (const auto& entry : machine.statuses()) out[entry.framework_id().value()] = entry.status();
+    }
     return out;
   }
 };
@@ -185,12 +196,34 @@ TEST_F(MaintenanceTest, AnswersAreTheStatusAndFilterNewInverseOffers) {
   EXPECT_EQ(inverseOffers(drainEvents("np")).size(), 1u);
 }
 
+TEST_F(MaintenanceTest, AddingAnotherMachineLeavesThisOneAlone) {
+  auto paInverse = startDrainingHost1();
+  ASSERT_EQ(paInverse.size(), 1u);
+  ASSERT_TRUE(core_->handleCall(answerCall(pa_, paInverse[0], /*accept=*/true, 3600), "pa", now_));
+  drainEvents("np");
+
+  v1::maintenance::Schedule bigger = scheduleFor("host1");
+  *bigger.mutable_windows(0)->add_machine_ids() = machine("host9");
+  applied(core_->updateMaintenanceSchedule(bigger, now_));
+  for (const Event& event : drainEvents("np")) {
+    EXPECT_NE(event.type(), Event::RESCIND_INVERSE_OFFER) << "same machine, same window: nothing to take back";
+  }
+  EXPECT_EQ(statuses()[pa_.value()], v1::allocator::InverseOfferStatus::ACCEPT) << "the answer still stands";
+
+  // A new window for host1 is a new question.
+  v1::maintenance::Schedule moved = bigger;
+  moved.mutable_windows(0)->mutable_unavailability()->mutable_start()->set_nanoseconds(at(7200).time_since_epoch().count());
+  applied(core_->updateMaintenanceSchedule(moved, now_));
+  bool rescinded = false;
+  for (const Event& event : drainEvents("np")) rescinded |= event.type() == Event::RESCIND_INVERSE_OFFER;
+  EXPECT_TRUE(rescinded);
+  auto status = core_->maintenanceStatus();
+  ASSERT_EQ(status.draining_machines_size(), 2);
+  for (const auto& machine : status.draining_machines()) EXPECT_TRUE(machine.statuses().empty());
+}
+
 TEST_F(MaintenanceTest, LeavingTheScheduleRescindsInverseOffers) {
-  startTwoFrameworks();
-  applied(core_->updateMaintenanceSchedule(scheduleFor("host1"), now_));
-  core_->allocate(now_);
-  collect();
-  auto paInverse = inverseOffers(drainEvents("pa"));
+  auto paInverse = startDrainingHost1();
   ASSERT_EQ(paInverse.size(), 1u);
   applied(core_->updateMaintenanceSchedule(v1::maintenance::Schedule(), now_));
   bool rescinded = false;

@@ -73,6 +73,7 @@ void MasterCore::registryOperationDone(uint64_t ticket, const Status& status, Ti
   pendingOperations_.erase(operation);
   if (unreachableWrites_.contains(ticket)) return unreachableWriteDone(ticket, status, now);
   if (goneWrites_.contains(ticket)) return goneWriteDone(ticket, status, now);
+  if (pruneWrites_.contains(ticket)) return pruneWriteDone(ticket, status);
   auto admission = pendingAdmissions_.find(ticket);
   if (admission == pendingAdmissions_.end()) return;
   PendingAdmission pending = std::move(admission->second);
@@ -125,6 +126,7 @@ void MasterCore::tick(TimePoint now) {
   }
 
   tickAgentHealth(now);
+  tickRegistryGc(now);
 
   // Disconnected frameworks past their failover timeout are removed.
   std::vector<FrameworkId> expired;

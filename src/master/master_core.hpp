@@ -46,6 +46,16 @@ struct MasterOptions {
   // After a (re)start or failover, agents of the recovered registry that do
   // not re-register within this time are marked unreachable.
   Duration agentReregisterTimeout = std::chrono::minutes(10);
+  // When that timeout passes and more than this fraction of the registry's
+  // agents are still missing, the master aborts instead of marking them
+  // (a mass disappearance is more likely a network or master problem).
+  double recoveryAgentRemovalLimit = 1.0;
+  // Registry GC (registry_gc.cpp): every registryGcInterval, unreachable
+  // and gone entries older than registryMaxAgentAge, and the oldest beyond
+  // registryMaxAgentCount in each list, leave the registry.
+  Duration registryGcInterval = std::chrono::minutes(15);
+  Duration registryMaxAgentAge = std::chrono::hours(24 * 14);
+  size_t registryMaxAgentCount = 100 * 1024;
   size_t maxCompletedFrameworks = 50;
   size_t maxCompletedTasksPerFramework = 1000;
   size_t maxUnreachableTasksPerFramework = 1000;
@@ -66,6 +76,7 @@ struct MasterCounters {
   uint64_t agentRemovalsUnhealthy = 0;     // marked after missed pings
   uint64_t recoveryAgentRemovals = 0;      // marked after the re-registration timeout
   uint64_t agentsMarkedGone = 0;           // MARK_AGENT_GONE, durably
+  uint64_t registryPrunedAgents = 0;       // unreachable + gone entries garbage-collected
   std::map<std::string, uint64_t> schedulerCalls;  // by Call.Type name
   std::map<std::string, uint64_t> terminalTasks;   // by TaskState name
 };
@@ -221,11 +232,17 @@ class MasterCore {
   // persist() after checking the operation applies to the current registry.
   Result<uint64_t> persistIfApplicable(internal::RegistryOperation operation);
 
+  // registry garbage collection (registry_gc.cpp)
+  void tickRegistryGc(TimePoint now);
+  void pruneWriteDone(uint64_t ticket, const Status& status);
+
   // maintenance (maintenance.cpp)
   void applyMaintenanceOperation(const internal::RegistryOperation& operation, TimePoint now);
   // The scheduled machine an agent is on, if its machine is in maintenance.
   const v1::MachineInfo* maintenanceMachine(const AgentRecord& agent) const;
   std::optional<store::MachineKey> findMaintenanceMachine(const std::string& hostname, const std::string& ip) const;
+  // Sets the agent's maintenanceMachine and maintenanceWindow from the schedule.
+  void placeAgentForMaintenance(AgentRecord& agent) const;
   Status refuseAgentOnDownMachine(const v1::AgentInfo& info, const std::string& ip) const;
   void removeAgentOnDownMachine(const AgentId& id, TimePoint now);
   void makeInverseOffers(TimePoint now);
@@ -309,12 +326,18 @@ class MasterCore {
   std::map<uint64_t, AgentId> goneWrites_;
   std::map<AgentId, uint64_t> markingGone_;
   std::optional<TimePoint> reregistrationDeadline_;
+  std::optional<TimePoint> nextRegistryGc_;
+  std::map<uint64_t, internal::RegistryOperation::PruneAgents> pruneWrites_;
   // Inverse offers: outstanding ones, the one per (framework, agent), the
   // filters set by answers, and the answers by machine (maintenance status).
   std::map<OfferId, InverseOfferRecord> inverseOffers_;
   std::map<std::pair<FrameworkId, AgentId>, OfferId> outstandingInverseOffers_;
   std::map<std::pair<FrameworkId, AgentId>, TimePoint> inverseOfferFilters_;
-  std::map<store::MachineKey, std::map<FrameworkId, v1::allocator::InverseOfferStatus>> inverseOfferStatuses_;
+  struct MachineAnswers {
+    v1::Unavailability window;  // the answers are about this window
+    std::map<FrameworkId, v1::allocator::InverseOfferStatus> statuses;
+  };
+  std::map<store::MachineKey, MachineAnswers> inverseOfferStatuses_;
   bool allocationWanted_ = true;
 };
 

@@ -55,6 +55,20 @@ Result<std::map<std::string, double>> parseWeights(const std::string& text) {
   return weights;
 }
 
+Result<double> parsePercentage(const std::string& text) {
+  if (!text.ends_with('%')) return Status::invalidArgument("'" + text + "' is not a percentage (e.g. '50%')");
+  try {
+    size_t used = 0;
+    double value = std::stod(text.substr(0, text.size() - 1), &used);
+    if (used != text.size() - 1 || value < 0 || value > 100) {
+      return Status::invalidArgument("'" + text + "' is not between 0% and 100%");
+    }
+    return value / 100.0;
+  } catch (const std::exception&) {
+    return Status::invalidArgument("'" + text + "' is not a percentage (e.g. '50%')");
+  }
+}
+
 Result<std::vector<std::map<std::string, double>>> parseMinAllocatable(const std::string& text) {
   std::vector<std::map<std::string, double>> result;
   size_t start = 0;
@@ -103,6 +117,15 @@ Status MasterDaemon::start() {
                  "to re-register after a failover will be marked unreachable");
   }
   options.agentReregisterTimeout = flags_.agentReregisterTimeout;
+  auto limit = parsePercentage(flags_.recoveryAgentRemovalLimit);
+  if (!limit) return Status::invalidArgument("Invalid --recovery_agent_removal_limit: " + limit.error());
+  options.recoveryAgentRemovalLimit = *limit;
+  if (flags_.registryGcInterval <= Duration::zero()) {
+    return Status::invalidArgument("--registry_gc_interval must be positive");
+  }
+  options.registryGcInterval = flags_.registryGcInterval;
+  options.registryMaxAgentAge = flags_.registryMaxAgentAge;
+  options.registryMaxAgentCount = flags_.registryMaxAgentCount;
   if (!flags_.weights.empty()) {
     auto weights = parseWeights(flags_.weights);
     if (!weights) return weights.status();
@@ -284,6 +307,10 @@ void MasterDaemon::performEffects() {
         completeOperatorReply(ticket, status);
         afterCoreCall();
       });
+    } else if (auto* abort = std::get_if<Abort>(&effect)) {
+      spdlog::critical("{}; exiting", abort->reason);
+      spdlog::default_logger()->flush();
+      std::_Exit(EXIT_FAILURE);
     } else if (auto* close = std::get_if<CloseStream>(&effect)) {
       auto it = streams_.find(close->streamId);
       if (it != streams_.end()) {

@@ -43,6 +43,10 @@ struct MasterFlags {
   uint32_t maxAgentPingTimeouts = 5;
   std::string agentRemovalRateLimit;   // "1/10secs"; empty = unlimited
   Duration agentReregisterTimeout = std::chrono::minutes(10);
+  std::string recoveryAgentRemovalLimit = "100%";
+  Duration registryGcInterval = std::chrono::minutes(15);
+  Duration registryMaxAgentAge = std::chrono::hours(24 * 14);
+  size_t registryMaxAgentCount = 100 * 1024;
   size_t maxUnreachableTasksPerFramework = 1000;
   size_t maxCompletedFrameworks = 50;
   size_t maxCompletedTasksPerFramework = 1000;
@@ -117,6 +121,8 @@ v1::MasterInfo makeMasterInfo(const std::string& ip, uint16_t port, const std::s
 
 // Parses --weights ("a=2,b=3").
 Result<std::map<std::string, double>> parseWeights(const std::string& text);
+// Parses a percentage flag ("50%") into a fraction (0.5).
+Result<double> parsePercentage(const std::string& text);
 // Parses --min_allocatable_resources ("cpus:0.01|mem:32").
 Result<std::vector<std::map<std::string, double>>> parseMinAllocatable(const std::string& text);
 

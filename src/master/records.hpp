@@ -66,6 +66,7 @@ struct AgentRecord {
   std::string ip;  // as the agent advertises it; with info.hostname, its machine
   // The scheduled maintenance machine it is on (maintenance.cpp), if any.
   std::optional<store::MachineKey> maintenanceMachine;
+  std::optional<v1::Unavailability> maintenanceWindow;  // its machine's, as last applied
   Resources total;
   std::string version;
   bool connected = false;

@@ -105,5 +105,7 @@ internal::RegistryOperation updateMaintenanceSchedule(const v1::maintenance::Sch
 internal::RegistryOperation startMaintenance(const google::protobuf::RepeatedPtrField<v1::MachineID>& machines,
                                              const std::vector<AgentId>& agentsOnThem);
 internal::RegistryOperation stopMaintenance(const google::protobuf::RepeatedPtrField<v1::MachineID>& machines);
+// Removes these entries from the unreachable and gone lists (absent ones are skipped).
+internal::RegistryOperation pruneAgents(const std::vector<AgentId>& unreachable, const std::vector<AgentId>& gone);
 
 }  // namespace mezzo::store

@@ -101,6 +101,10 @@ Status RegistryState::apply(const Op& operation) {
       return applyStartMaintenance(operation.start_maintenance());
     case Op::kStopMaintenance:
       return applyStopMaintenance(operation.stop_maintenance().machines());
+    case Op::kPruneAgents:
+      for (const v1::AgentID& id : operation.prune_agents().unreachable()) unreachable_.erase(AgentId(id.value()));
+      for (const v1::AgentID& id : operation.prune_agents().gone()) gone_.erase(AgentId(id.value()));
+      return Status::ok();
     case Op::OPERATION_NOT_SET:
       break;
   }
@@ -285,6 +289,13 @@ Op startMaintenance(const google::protobuf::RepeatedPtrField<v1::MachineID>& mac
   Op op;
   *op.mutable_start_maintenance()->mutable_machines() = machines;
   for (const AgentId& agent : agentsOnThem) op.mutable_start_maintenance()->add_removed_agents()->set_value(agent.value());
+  return op;
+}
+
+Op pruneAgents(const std::vector<AgentId>& unreachable, const std::vector<AgentId>& gone) {
+  Op op;
+  for (const AgentId& id : unreachable) op.mutable_prune_agents()->add_unreachable()->set_value(id.value());
+  for (const AgentId& id : gone) op.mutable_prune_agents()->add_gone()->set_value(id.value());
   return op;
 }
 

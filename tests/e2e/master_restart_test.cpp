@@ -44,6 +44,31 @@ TEST(MasterRestart, SqliteRegistryRemembersAdmittedAgents) {
   EXPECT_TRUE(after["recovered_slaves"].empty());
 }
 
+// --recovery_agent_removal_limit: a master that finds most of its agents
+// missing after the re-registration timeout exits rather than mark them.
+TEST(MasterRestart, TooManyMissingAgentsStopTheMasterInsteadOfBeingMarked) {
+  LocalCluster cluster(ClusterOptions()
+                           .withAgents(2)
+                           .withMasterFlag("--agent_reregister_timeout=2secs")
+                           .withMasterFlag("--recovery_agent_removal_limit=40%"));
+  cluster.agentProcess(0).signal(SIGSTOP);
+  cluster.agentProcess(1).signal(SIGSTOP);
+  cluster.restartMaster();
+  EXPECT_EQ(getJson(cluster.master(), "/state")["recovered_slaves"].size(), 2u);
+  EXPECT_TRUE(waitUntil([&] { return !cluster.masterProcess().running(); }, std::chrono::seconds(20)))
+      << cluster.masterProcess().log();
+  EXPECT_NE(cluster.masterProcess().log().find("removal limit exceeded"), std::string::npos)
+      << cluster.masterProcess().log();
+  cluster.agentProcess(0).signal(SIGCONT);
+  cluster.agentProcess(1).signal(SIGCONT);
+
+  // Restarted (as a supervisor would), it finds them back: nothing was marked.
+  cluster.restartMaster();
+  ASSERT_TRUE(cluster.waitForAgents(2, std::chrono::seconds(30))) << cluster.masterProcess().log();
+  auto state = getJson(cluster.master(), "/state");
+  EXPECT_EQ(state["unreachable_slaves"], 0);
+}
+
 TEST(MasterRestart, InMemoryRegistryForgets) {
   LocalCluster cluster(ClusterOptions().withMasterFlag("--registry=in_memory"));
   cluster.agentProcess(0).signal(SIGSTOP);
