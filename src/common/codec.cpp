@@ -4,16 +4,11 @@
 #include <cctype>
 
 #include "mezzo/common/json_proto.hpp"
+#include "mezzo/common/strings.hpp"
 
 namespace mezzo {
 
 namespace {
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
 
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -58,7 +53,8 @@ std::optional<MediaType> negotiateAccept(std::string_view header) {
   size_t start = 0;
   while (start <= header.size()) {
     size_t comma = header.find(',', start);
-    std::string_view range = header.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    std::string_view range =
+        header.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (!rejected(range)) {
       std::string type = bareType(range);
       if (type == "*/*" || type == "application/*" || type == kJsonMediaType) json = true;

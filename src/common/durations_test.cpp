@@ -7,41 +7,41 @@ namespace {
 
 using namespace std::chrono_literals;
 
-Duration parseOk(std::string_view text) {
+Duration parsedDuration(std::string_view text) {
   Result<Duration> parsed = parseDuration(text);
   EXPECT_TRUE(parsed.isOk()) << text << ": " << parsed.error();
   return parsed.isOk() ? *parsed : Duration(-1);
 }
 
 TEST(Durations, ParsesMesosUnits) {
-  EXPECT_EQ(parseOk("10ns"), 10ns);
-  EXPECT_EQ(parseOk("7us"), 7us);
-  EXPECT_EQ(parseOk("250ms"), 250ms);
-  EXPECT_EQ(parseOk("5secs"), 5s);
-  EXPECT_EQ(parseOk("15mins"), 15min);
-  EXPECT_EQ(parseOk("2hrs"), 2h);
-  EXPECT_EQ(parseOk("1days"), 24h);
-  EXPECT_EQ(parseOk("3weeks"), 3 * 7 * 24h);
+  EXPECT_EQ(parsedDuration("10ns"), 10ns);
+  EXPECT_EQ(parsedDuration("7us"), 7us);
+  EXPECT_EQ(parsedDuration("250ms"), 250ms);
+  EXPECT_EQ(parsedDuration("5secs"), 5s);
+  EXPECT_EQ(parsedDuration("15mins"), 15min);
+  EXPECT_EQ(parsedDuration("2hrs"), 2h);
+  EXPECT_EQ(parsedDuration("1days"), 24h);
+  EXPECT_EQ(parsedDuration("3weeks"), 3 * 7 * 24h);
 }
 
 TEST(Durations, ParsesShortAndSingularUnits) {
-  EXPECT_EQ(parseOk("1s"), 1s);
-  EXPECT_EQ(parseOk("1sec"), 1s);
-  EXPECT_EQ(parseOk("2m"), 2min);
-  EXPECT_EQ(parseOk("1min"), 1min);
-  EXPECT_EQ(parseOk("1h"), 1h);
-  EXPECT_EQ(parseOk("1hr"), 1h);
-  EXPECT_EQ(parseOk("1d"), 24h);
-  EXPECT_EQ(parseOk("1day"), 24h);
-  EXPECT_EQ(parseOk("1w"), 7 * 24h);
-  EXPECT_EQ(parseOk("1week"), 7 * 24h);
+  EXPECT_EQ(parsedDuration("1s"), 1s);
+  EXPECT_EQ(parsedDuration("1sec"), 1s);
+  EXPECT_EQ(parsedDuration("2m"), 2min);
+  EXPECT_EQ(parsedDuration("1min"), 1min);
+  EXPECT_EQ(parsedDuration("1h"), 1h);
+  EXPECT_EQ(parsedDuration("1hr"), 1h);
+  EXPECT_EQ(parsedDuration("1d"), 24h);
+  EXPECT_EQ(parsedDuration("1day"), 24h);
+  EXPECT_EQ(parsedDuration("1w"), 7 * 24h);
+  EXPECT_EQ(parsedDuration("1week"), 7 * 24h);
 }
 
 TEST(Durations, ParsesFractions) {
-  EXPECT_EQ(parseOk("1.5secs"), 1500ms);
-  EXPECT_EQ(parseOk("0.5ms"), 500us);
-  EXPECT_EQ(parseOk(".25secs"), 250ms);
-  EXPECT_EQ(parseOk("0secs"), 0ns);
+  EXPECT_EQ(parsedDuration("1.5secs"), 1500ms);
+  EXPECT_EQ(parsedDuration("0.5ms"), 500us);
+  EXPECT_EQ(parsedDuration(".25secs"), 250ms);
+  EXPECT_EQ(parsedDuration("0secs"), 0ns);
 }
 
 TEST(Durations, RejectsMalformedText) {
@@ -73,7 +73,7 @@ TEST(Durations, FormatsWithTheLargestFittingUnit) {
 TEST(Durations, FormatParseRoundTrip) {
   for (Duration d : {Duration(1ns), Duration(1500ns), Duration(250ms), Duration(5s), Duration(90s), Duration(1h),
                      Duration(36h), Duration(7 * 24h)}) {
-    EXPECT_EQ(parseOk(formatDuration(d)), d) << formatDuration(d);
+    EXPECT_EQ(parsedDuration(formatDuration(d)), d) << formatDuration(d);
   }
 }
 

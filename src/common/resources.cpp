@@ -16,6 +16,7 @@
 
 #include "mezzo/common/ids.hpp"
 #include "mezzo/common/json_proto.hpp"
+#include "mezzo/common/strings.hpp"
 
 namespace mezzo {
 
@@ -27,29 +28,6 @@ constexpr double kMillisPerUnit = 1000.0;
 // overflowing the int64 millis.
 constexpr double kMaxScalar = 1e12;
 const std::string kUnreservedRole = "*";
-
-std::string_view trim(std::string_view text) {
-  constexpr std::string_view kSpace = " \t\r\n\f\v";
-  size_t first = text.find_first_not_of(kSpace);
-  if (first == std::string_view::npos) return {};
-  size_t last = text.find_last_not_of(kSpace);
-  return text.substr(first, last - first + 1);
-}
-
-// Splits on `separator`; keeps empty pieces (callers decide what they mean).
-std::vector<std::string_view> split(std::string_view text, char separator) {
-  std::vector<std::string_view> pieces;
-  size_t start = 0;
-  while (true) {
-    size_t at = text.find(separator, start);
-    if (at == std::string_view::npos) {
-      pieces.push_back(text.substr(start));
-      return pieces;
-    }
-    pieces.push_back(text.substr(start, at - start));
-    start = at + 1;
-  }
-}
 
 std::string inQuotes(std::string_view text) { return "'" + std::string(text) + "'"; }
 
@@ -96,8 +74,7 @@ void coalesce(std::vector<Interval>* intervals) {
   std::vector<Interval> out;
   out.reserve(intervals->size());
   for (const Interval& next : *intervals) {
-    if (!out.empty() && (out.back().end == std::numeric_limits<uint64_t>::max() ||
-                         next.begin <= out.back().end + 1)) {
+    if (!out.empty() && (out.back().end == std::numeric_limits<uint64_t>::max() || next.begin <= out.back().end + 1)) {
       out.back().end = std::max(out.back().end, next.end);
     } else {
       out.push_back(next);
@@ -203,9 +180,12 @@ bool sameValue(const ResourceEntry& a, const ResourceEntry& b) {
 
 std::string formatValue(const ResourceEntry& entry) {
   switch (entry.type) {
-    case v1::Value::RANGES: return formatIntervals(entry.ranges);
-    case v1::Value::SET: return formatSet(entry.items);
-    default: return formatMillis(entry.scalarMillis);
+    case v1::Value::RANGES:
+      return formatIntervals(entry.ranges);
+    case v1::Value::SET:
+      return formatSet(entry.items);
+    default:
+      return formatMillis(entry.scalarMillis);
   }
 }
 
@@ -432,9 +412,8 @@ Status validateProtoValue(const v1::Resource& proto) {
       if (proto.has_scalar() || !proto.has_ranges() || proto.has_set()) return mismatch();
       for (const v1::Value::Range& range : proto.ranges().range()) {
         if (range.begin() > range.end()) {
-          return Status::invalidArgument("Range [" + std::to_string(range.begin()) + "-" +
-                                         std::to_string(range.end()) + "] of resource " + inQuotes(name) +
-                                         " has begin > end");
+          return Status::invalidArgument("Range [" + std::to_string(range.begin()) + "-" + std::to_string(range.end()) +
+                                         "] of resource " + inQuotes(name) + " has begin > end");
         }
       }
       return Status::ok();
@@ -474,7 +453,7 @@ Status reservationsFromProto(const v1::Resource& proto, ResourceEntry* entry) {
                                        inQuotes(entry->reservations.back().role));
       }
       auto type = info.type() == v1::Resource::ReservationInfo::DYNAMIC ? Reservation::Type::kDynamic
-                                                                         : Reservation::Type::kStatic;
+                                                                        : Reservation::Type::kStatic;
       entry->reservations.push_back({type, info.role(), info.principal()});
     }
     return Status::ok();
@@ -569,9 +548,12 @@ bool ResourceEntry::sameMetadata(const ResourceEntry& other) const {
 
 bool ResourceEntry::emptyValue() const {
   switch (type) {
-    case v1::Value::RANGES: return ranges.empty();
-    case v1::Value::SET: return items.empty();
-    default: return scalarMillis == 0;
+    case v1::Value::RANGES:
+      return ranges.empty();
+    case v1::Value::SET:
+      return items.empty();
+    default:
+      return scalarMillis == 0;
   }
 }
 
@@ -729,9 +711,8 @@ Resources Resources::withAllocationRole(std::string_view role) const {
 Resources Resources::withoutAllocation() const { return withAllocationRole(""); }
 
 Resources Resources::reservedFor(std::string_view role) const {
-  return filter([&](const ResourceEntry& entry) {
-    return !entry.reservations.empty() && entry.reservationRole() == role;
-  });
+  return filter(
+      [&](const ResourceEntry& entry) { return !entry.reservations.empty() && entry.reservationRole() == role; });
 }
 
 Resources Resources::unreserved() const {
