@@ -16,18 +16,22 @@
 namespace mezzo::executor {
 
 CommandExecutor::CommandExecutor(boost::asio::io_context& io, ExecutorEnvironment env)
-    : io_(io), env_(env),
+    : io_(io),
+      env_(env),
       client_(io, std::move(env),
-              ExecutorClient::Handlers{
-                  .onEvent = [this](const v1::executor::Event& event) { handleEvent(event); },
-                  .onAcknowledged = [this](const v1::TaskID&) { finishIfDone(); },
-                  .onAgentLost =
-                      [this](const std::string& why) {
-                        spdlog::error("Lost the agent ({}); killing the task and exiting", why);
-                        if (taskPid_ > 0) ::killpg(taskPid_, SIGKILL);
-                        exit(1);
-                      }}),
-      killTimer_(io), exitTimer_(io), children_(io), terminationSignals_(io, SIGTERM, SIGINT) {}
+              ExecutorClient::Handlers{.onEvent = [this](const v1::executor::Event& event) { handleEvent(event); },
+                                       .onAcknowledged = [this](const v1::TaskID&) { finishIfDone(); },
+                                       .onAgentLost =
+                                           [this](const std::string& why) {
+                                             spdlog::error("Lost the agent ({}); killing the task and exiting", why);
+                                             if (taskPid_ > 0) ::killpg(taskPid_, SIGKILL);
+                                             exit(1);
+                                           }}),
+      killTimer_(io),
+      completionTimer_(io),
+      exitTimer_(io),
+      children_(io),
+      terminationSignals_(io, SIGTERM, SIGINT) {}
 
 CommandExecutor::~CommandExecutor() = default;
 
@@ -88,6 +92,13 @@ void CommandExecutor::launch(const v1::TaskInfo& task) {
                 {.onHealth = [this](const HealthTracker::Update& update) { healthChanged(update); },
                  .onCheck = [this](const v1::CheckStatusInfo& status) { checkChanged(status); }});
   sendStatus(task.task_id(), v1::TASK_RUNNING, "");
+  if (auto limit = maxCompletionTime(task)) {
+    spdlog::info("Task {} has a max completion time of {}", task.task_id().value(), formatDuration(*limit));
+    completionTimer_.expires_after(toMillis(*limit));
+    completionTimer_.async_wait([this, limit = *limit](boost::system::error_code ec) {
+      if (!ec) completionTimeReached(limit);
+    });
+  }
 }
 
 void CommandExecutor::healthChanged(const HealthTracker::Update& update) {
@@ -166,18 +177,26 @@ void CommandExecutor::watchTermination() {
   });
 }
 
+void CommandExecutor::completionTimeReached(Duration limit) {
+  if (terminalSent_ || killing_ || taskPid_ <= 0) return;
+  spdlog::warn("Killing task {}, which exceeded its max completion time of {}", task_->task_id().value(),
+               formatDuration(limit));
+  killing_ = true;
+  killedByCompletionTimeout_ = true;
+  checks_.stop();
+  ::killpg(taskPid_, SIGKILL);
+}
+
 void CommandExecutor::taskExited(int waitStatus) {
   taskPid_ = -1;
   killTimer_.cancel();
+  completionTimer_.cancel();
   checks_.stop();
-  const std::string how = "Command " + agent::describeWaitStatus(waitStatus);
-  spdlog::info("Task {}: {}", task_->task_id().value(), how);
-  v1::TaskStatus status;
+  v1::TaskStatus status = terminalStatus(waitStatus, {.killing = killing_,
+                                                      .killedByHealthCheck = killedByHealthCheck_,
+                                                      .killedByCompletionTimeout = killedByCompletionTimeout_});
+  spdlog::info("Task {}: {}", task_->task_id().value(), status.message());
   *status.mutable_task_id() = task_->task_id();
-  status.set_state(terminalStateOf(waitStatus, killing_));
-  status.set_message(how);
-  // As Mesos: the end of a task killed by its health check says it was unhealthy (no reason).
-  if (killing_ && killedByHealthCheck_) status.set_healthy(false);
   sendStatus(std::move(status));
 }
 

@@ -12,7 +12,9 @@
 // from its launch: each health change is a TASK_RUNNING update with
 // `healthy` and reason REASON_TASK_HEALTH_CHECK_STATUS_UPDATED; after
 // `consecutive_failures` failures the task is killed (its kill policy) and
-// ends TASK_KILLED with healthy=false, as in Mesos. A task with a general
+// ends TASK_KILLED with healthy=false, as in Mesos. A task still running at
+// its `max_completion_time` is killed at once (SIGKILL, no TASK_KILLING) and
+// ends TASK_FAILED with REASON_MAX_COMPLETION_TIME_REACHED. A task with a general
 // `check` is checked by a TaskChecker: every update of the task carries a
 // `check_status` (empty until the first result), and each change of the
 // result is a TASK_RUNNING update with reason
@@ -36,7 +38,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <deque>
 #include <memory>
 #include <optional>
@@ -64,6 +65,7 @@ class CommandExecutor {
   void launch(const v1::TaskInfo& task);
   void kill(const v1::TaskID& taskId, const std::optional<v1::KillPolicy>& policy, std::optional<Duration> cap);
   void escalateKill();
+  void completionTimeReached(Duration limit);
   void shutdown(std::optional<Duration> cap);
   void healthChanged(const HealthTracker::Update& update);
   void checkChanged(const v1::CheckStatusInfo& checkStatus);
@@ -87,8 +89,10 @@ class CommandExecutor {
   bool terminalSent_ = false;
   TaskChecks checks_;
   bool killedByHealthCheck_ = false;
+  bool killedByCompletionTimeout_ = false;
   std::optional<v1::TaskStatus> lastStatus_;  // of the task, as last sent
   boost::asio::steady_timer killTimer_;
+  boost::asio::steady_timer completionTimer_;  // max_completion_time
   boost::asio::steady_timer exitTimer_;
   ChildWatcher children_;
   boost::asio::signal_set terminationSignals_;

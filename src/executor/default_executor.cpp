@@ -22,20 +22,22 @@ using Event = v1::executor::Event;
 }  // namespace
 
 DefaultExecutor::DefaultExecutor(boost::asio::io_context& io, ExecutorEnvironment env)
-    : io_(io), env_(env),
+    : io_(io),
+      env_(env),
       client_(io, std::move(env),
-              ExecutorClient::Handlers{
-                  .onEvent = [this](const Event& event) { handleEvent(event); },
-                  .onAcknowledged = [this](const v1::TaskID&) { finishIfDone(); },
-                  .onAgentLost =
-                      [this](const std::string& why) {
-                        spdlog::error("Lost the agent ({}); killing the tasks and exiting", why);
-                        for (auto& [id, run] : tasks_) {
-                          if (run.pid > 0) ::killpg(run.pid, SIGKILL);
-                        }
-                        exit(1);
-                      }}),
-      exitTimer_(io), children_(io), terminationSignals_(io, SIGTERM, SIGINT) {}
+              ExecutorClient::Handlers{.onEvent = [this](const Event& event) { handleEvent(event); },
+                                       .onAcknowledged = [this](const v1::TaskID&) { finishIfDone(); },
+                                       .onAgentLost =
+                                           [this](const std::string& why) {
+                                             spdlog::error("Lost the agent ({}); killing the tasks and exiting", why);
+                                             for (auto& [id, run] : tasks_) {
+                                               if (run.pid > 0) ::killpg(run.pid, SIGKILL);
+                                             }
+                                             exit(1);
+                                           }}),
+      exitTimer_(io),
+      children_(io),
+      terminationSignals_(io, SIGTERM, SIGINT) {}
 
 DefaultExecutor::~DefaultExecutor() = default;
 
@@ -56,6 +58,7 @@ void DefaultExecutor::handleEvent(const Event& event) {
       run.info = event.launch().task();
       run.group = nextGroup_++;
       run.killTimer = std::make_unique<boost::asio::steady_timer>(io_);
+      run.completionTimer = std::make_unique<boost::asio::steady_timer>(io_);
       client_.rememberTask(run.info);
       return sendStatus(run, v1::TASK_FAILED, "The default executor runs task groups only (LAUNCH_GROUP)");
     }
@@ -103,6 +106,7 @@ void DefaultExecutor::launchGroup(const v1::TaskGroupInfo& group) {
     if (run->pid <= 0) continue;
     startChecks(*run);
     sendStatus(*run, v1::TASK_RUNNING, "");
+    startCompletionTimer(*run);
   }
   if (!allStarted) killGroup(groupIndex, std::nullopt, std::nullopt);
 }
@@ -127,6 +131,30 @@ bool DefaultExecutor::spawnTask(TaskRun& run) {
   });
   spdlog::info("Running task {} as pid {}", id, run.pid);
   return true;
+}
+
+void DefaultExecutor::startCompletionTimer(TaskRun& run) {
+  auto limit = maxCompletionTime(run.info);
+  if (!limit) return;
+  const std::string id = run.info.task_id().value();
+  spdlog::info("Task {} has a max completion time of {}", id, formatDuration(*limit));
+  run.completionTimer->expires_after(toMillis(*limit));
+  run.completionTimer->async_wait([this, id, limit = *limit](boost::system::error_code ec) {
+    if (!ec) completionTimeReached(id, limit);
+  });
+}
+
+// As Mesos: killed at once without TASK_KILLING; its TASK_FAILED then takes the group down.
+void DefaultExecutor::completionTimeReached(const std::string& taskId, Duration limit) {
+  auto it = tasks_.find(taskId);
+  if (it == tasks_.end()) return;
+  TaskRun& run = it->second;
+  if (run.terminal || run.killing || run.pid <= 0) return;
+  spdlog::warn("Killing task {}, which exceeded its max completion time of {}", taskId, formatDuration(limit));
+  run.killing = true;
+  run.killedByCompletionTimeout = true;
+  run.checks.stop();
+  ::killpg(run.pid, SIGKILL);
 }
 
 void DefaultExecutor::startChecks(TaskRun& run) {
@@ -165,8 +193,7 @@ void DefaultExecutor::killGroup(int group, const std::optional<v1::KillPolicy>& 
   }
 }
 
-void DefaultExecutor::killTask(TaskRun& run, const std::optional<v1::KillPolicy>& policy,
-                               std::optional<Duration> cap) {
+void DefaultExecutor::killTask(TaskRun& run, const std::optional<v1::KillPolicy>& policy, std::optional<Duration> cap) {
   if (run.terminal) return;
   run.checks.stop();
   if (run.pid <= 0) {
@@ -213,15 +240,13 @@ void DefaultExecutor::watchTermination() {
 void DefaultExecutor::taskExited(TaskRun& run, int waitStatus) {
   run.pid = -1;
   run.killTimer->cancel();
+  run.completionTimer->cancel();
   run.checks.stop();
-  const std::string how = "Command " + agent::describeWaitStatus(waitStatus);
-  spdlog::info("Task {}: {}", run.info.task_id().value(), how);
-  const v1::TaskState state = terminalStateOf(waitStatus, run.killing);
-  v1::TaskStatus status;
-  status.set_state(state);
-  status.set_message(how);
-  // As Mesos: the end of a task killed by its health check says it was unhealthy (no reason).
-  if (run.killing && run.killedByHealthCheck) status.set_healthy(false);
+  v1::TaskStatus status = terminalStatus(waitStatus, {.killing = run.killing,
+                                                      .killedByHealthCheck = run.killedByHealthCheck,
+                                                      .killedByCompletionTimeout = run.killedByCompletionTimeout});
+  spdlog::info("Task {}: {}", run.info.task_id().value(), status.message());
+  const v1::TaskState state = status.state();
   sendStatus(run, std::move(status));
   // A failed task takes its group down (a finished one does not).
   if (state == v1::TASK_FAILED) killGroup(run.group, std::nullopt, std::nullopt);

@@ -19,7 +19,9 @@
 // (command_executor.hpp): health changes are TASK_RUNNING updates with
 // `healthy`; a task that fails `consecutive_failures` checks in a row is
 // killed with its group, and ends TASK_KILLED with healthy=false. General
-// checks (`check`, `check_status`) work as there too.
+// checks (`check`, `check_status`) work as there too. A task still running
+// at its `max_completion_time` is SIGKILLed and ends TASK_FAILED with
+// REASON_MAX_COMPLETION_TIME_REACHED, which takes its group down.
 //
 // Thread-safety: everything runs on the one io_context thread passed in.
 #pragma once
@@ -27,7 +29,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <map>
 #include <memory>
 #include <optional>
@@ -50,12 +51,14 @@ class DefaultExecutor {
  private:
   struct TaskRun {
     v1::TaskInfo info;
-    int group = 0;      // index of the LAUNCH_GROUP it came in
-    pid_t pid = -1;     // process group leader; -1 when not running
+    int group = 0;   // index of the LAUNCH_GROUP it came in
+    pid_t pid = -1;  // process group leader; -1 when not running
     bool killing = false;
     bool terminal = false;  // terminal update sent
     bool killedByHealthCheck = false;
+    bool killedByCompletionTimeout = false;
     std::unique_ptr<boost::asio::steady_timer> killTimer;
+    std::unique_ptr<boost::asio::steady_timer> completionTimer;  // max_completion_time
     TaskChecks checks;
     std::optional<v1::TaskStatus> lastStatus;  // as last sent
   };
@@ -66,6 +69,8 @@ class DefaultExecutor {
   bool spawnTask(TaskRun& run);
   void killGroup(int group, const std::optional<v1::KillPolicy>& policy, std::optional<Duration> cap);
   void killTask(TaskRun& run, const std::optional<v1::KillPolicy>& policy, std::optional<Duration> cap);
+  void startCompletionTimer(TaskRun& run);
+  void completionTimeReached(const std::string& taskId, Duration limit);
   void shutdown(std::optional<Duration> cap);
   void startChecks(TaskRun& run);
   void healthChanged(const std::string& taskId, const HealthTracker::Update& update);

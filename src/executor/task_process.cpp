@@ -54,4 +54,22 @@ v1::TaskState terminalStateOf(int waitStatus, bool killing) {
   return v1::TASK_FAILED;
 }
 
+std::optional<Duration> maxCompletionTime(const v1::TaskInfo& task) {
+  if (!task.has_max_completion_time() || task.max_completion_time().nanoseconds() <= 0) return std::nullopt;
+  return std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(task.max_completion_time().nanoseconds()));
+}
+
+v1::TaskStatus terminalStatus(int waitStatus, const TaskEnding& ending) {
+  v1::TaskStatus status;
+  status.set_message("Command " + agent::describeWaitStatus(waitStatus));
+  if (ending.killedByCompletionTimeout) {
+    status.set_state(v1::TASK_FAILED);
+    status.set_reason(v1::TaskStatus::REASON_MAX_COMPLETION_TIME_REACHED);
+    return status;
+  }
+  status.set_state(terminalStateOf(waitStatus, ending.killing));
+  if (ending.killing && ending.killedByHealthCheck) status.set_healthy(false);
+  return status;
+}
+
 }  // namespace mezzo::executor

@@ -45,4 +45,20 @@ Result<pid_t> spawnTaskCommand(const v1::TaskInfo& task, const std::string& work
 // TASK_KILLED when killed on request, TASK_FINISHED on exit 0, else TASK_FAILED.
 v1::TaskState terminalStateOf(int waitStatus, bool killing);
 
+// TaskInfo.max_completion_time when positive: the task is killed at once
+// (SIGKILL, no TASK_KILLING) when still running that long after its launch
+// and ends TASK_FAILED with REASON_MAX_COMPLETION_TIME_REACHED, as in Mesos.
+std::optional<Duration> maxCompletionTime(const v1::TaskInfo& task);
+
+// The terminal update of a task whose process ended with `waitStatus`:
+// state per terminalStateOf(), message "Command <how it ended>"; a task
+// stopped by its max completion time fails with that reason; one killed
+// after failing its health checks says healthy=false (no reason), as Mesos.
+struct TaskEnding {
+  bool killing = false;
+  bool killedByHealthCheck = false;
+  bool killedByCompletionTimeout = false;
+};
+v1::TaskStatus terminalStatus(int waitStatus, const TaskEnding& ending);
+
 }  // namespace mezzo::executor

@@ -137,10 +137,14 @@ Result<Resources> MasterCore::validateTask(const FrameworkRecord& framework, con
                                    agent.id.value());
   }
   if (task.has_executor() == task.has_command()) {
-    return Status::invalidArgument("Task should have at least one (but not both) of CommandInfo or ExecutorInfo present");
+    return Status::invalidArgument(
+        "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present");
   }
   if (task.has_command() && task.command().shell() && !task.command().has_value()) {
     return Status::invalidArgument("Shell command of task " + task.task_id().value() + " is missing 'value'");
+  }
+  if (task.has_max_completion_time() && task.max_completion_time().nanoseconds() < 0) {
+    return Status::invalidArgument("Task's `max_completion_time` must be non-negative");
   }
   if (task.has_health_check()) {
     Status healthCheck = validateHealthCheck(task.health_check());

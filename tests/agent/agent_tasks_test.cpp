@@ -6,6 +6,8 @@
 
 #include "harness/process.hpp"
 #include "harness/scheduler_session.hpp"
+#include "harness/task_updates.hpp"
+#include "mezzo/common/task_states.hpp"
 
 namespace mezzo::testing {
 namespace {
@@ -96,6 +98,46 @@ TEST_F(AgentTasksTest, SandboxOfARunningTaskIsServed) {
   auto killed = session->followTask("t1", v1::TASK_KILLED);
   ASSERT_FALSE(killed.empty());
   EXPECT_EQ(killed.back().state(), v1::TASK_KILLED);
+}
+
+v1::TaskInfo withMaxCompletionTime(v1::TaskInfo task, int64_t nanoseconds) {
+  task.mutable_max_completion_time()->set_nanoseconds(nanoseconds);
+  return task;
+}
+
+// As Mesos's command executor: killed at once (no TASK_KILLING even with the
+// capability), TASK_FAILED with REASON_MAX_COMPLETION_TIME_REACHED; a task
+// that ends in time is not affected; a negative limit is refused.
+TEST_F(AgentTasksTest, MaxCompletionTimeFailsATaskThatRunsTooLong) {
+  start();
+  v1::Offer offer = takeOffer(*session);
+  ASSERT_EQ(session
+                ->call(launchCall(
+                    offer,
+                    {withMaxCompletionTime(commandTask("late", offer, "sleep 60", "cpus:0.5;mem:64"), 1'000'000'000),
+                     withMaxCompletionTime(commandTask("quick", offer, "sleep 0.2", "cpus:0.5;mem:64"), 30'000'000'000),
+                     withMaxCompletionTime(commandTask("negative", offer, "true", "cpus:0.5;mem:64"), -1)}))
+                ->status,
+            202u);
+  const auto started = std::chrono::steady_clock::now();
+  const std::vector<std::string> ids = {"late", "quick", "negative"};
+  Seen seen = collectUpdates(
+      *session, [&](const Seen& s) { return allIn(s, ids, isTerminalState); }, 30s);
+  ASSERT_TRUE(allIn(seen, ids, isTerminalState));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 20s);
+
+  const v1::TaskStatus& failed = seen["late"].back();
+  EXPECT_EQ(failed.state(), v1::TASK_FAILED);
+  EXPECT_EQ(failed.reason(), v1::TaskStatus::REASON_MAX_COMPLETION_TIME_REACHED);
+  EXPECT_EQ(failed.source(), v1::TaskStatus::SOURCE_EXECUTOR);
+  EXPECT_NE(failed.message().find("signal"), std::string::npos) << failed.message();
+  for (const v1::TaskStatus& status : seen["late"]) EXPECT_NE(status.state(), v1::TASK_KILLING);
+
+  EXPECT_EQ(seen["quick"].back().state(), v1::TASK_FINISHED);
+
+  const v1::TaskStatus& refused = seen["negative"].back();
+  EXPECT_EQ(refused.state(), v1::TASK_ERROR);
+  EXPECT_NE(refused.message().find("max_completion_time"), std::string::npos) << refused.message();
 }
 
 TEST_F(AgentTasksTest, CustomExecutorExitFailsItsTaskAndIsReported) {

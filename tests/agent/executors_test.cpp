@@ -54,16 +54,41 @@ TEST_F(ExecutorsTest, KillingOneTaskOfAGroupKillsTheGroup) {
   kill.mutable_kill()->mutable_kill_policy()->mutable_grace_period()->set_nanoseconds(500'000'000);
   ASSERT_EQ(session->call(kill)->status, 202u);
 
-  seen = collectUpdates(*session, [&](const Seen& s) { return allIn(s, ids, isTerminalState); }, 30s, std::move(seen));
+  seen = collectUpdates(
+      *session, [&](const Seen& s) { return allIn(s, ids, isTerminalState); }, 30s, std::move(seen));
   ASSERT_TRUE(allIn(seen, ids, isTerminalState));
   // Anything after the terminal updates would show up now.
-  seen = collectUpdates(*session, [](const Seen&) { return false; }, 2s, std::move(seen));
+  seen = collectUpdates(
+      *session, [](const Seen&) { return false; }, 2s, std::move(seen));
   for (const std::string& id : ids) {
     int terminals = 0;
     for (const v1::TaskStatus& status : seen[id]) terminals += isTerminalState(status.state()) ? 1 : 0;
     EXPECT_EQ(terminals, 1) << id;
     EXPECT_EQ(seen[id].back().state(), v1::TASK_KILLED) << id;
   }
+}
+
+// As Mesos's default executor: the task past its max_completion_time fails
+// with REASON_MAX_COMPLETION_TIME_REACHED (no TASK_KILLING), and its failure
+// kills the rest of the group.
+TEST_F(ExecutorsTest, MaxCompletionTimeFailsTheTaskAndEndsItsGroup) {
+  auto offer = waitForOffer(*session);
+  ASSERT_TRUE(offer);
+  const std::vector<std::string> ids = {"slow", "other"};
+  std::vector<v1::TaskInfo> tasks = {commandTask("slow", *offer, "sleep 60"), commandTask("other", *offer, "sleep 60")};
+  tasks[0].mutable_max_completion_time()->set_nanoseconds(1'000'000'000);
+  ASSERT_EQ(session->call(launchGroupCall(*offer, defaultExecutor("deadline-executor", *offer), tasks))->status, 202u);
+  const auto started = std::chrono::steady_clock::now();
+  Seen seen = collectUpdates(
+      *session, [&](const Seen& s) { return allIn(s, ids, isTerminalState); }, 30s);
+  ASSERT_TRUE(allIn(seen, ids, isTerminalState));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 20s);
+  const v1::TaskStatus& slow = seen["slow"].back();
+  EXPECT_EQ(slow.state(), v1::TASK_FAILED);
+  EXPECT_EQ(slow.reason(), v1::TaskStatus::REASON_MAX_COMPLETION_TIME_REACHED);
+  EXPECT_EQ(slow.source(), v1::TaskStatus::SOURCE_EXECUTOR);
+  for (const v1::TaskStatus& status : seen["slow"]) EXPECT_NE(status.state(), v1::TASK_KILLING);
+  EXPECT_EQ(seen["other"].back().state(), v1::TASK_KILLED);
 }
 
 TEST_F(ExecutorsTest, MasterRefusesAGroupWithoutADefaultExecutor) {
