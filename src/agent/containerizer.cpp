@@ -42,7 +42,8 @@ Result<Containerizer> Containerizer::create(IsolationOptions options) {
     if (!cgroups) return Status(cgroups.status().code(), "cgroups unavailable: " + cgroups.error());
     containerizer.cgroups_ = std::move(*cgroups);
   }
-  if ((containerizer.cgroups_ || opts.has(Isolator::kPosixRlimits)) && access(opts.launchHelperPath.c_str(), X_OK) != 0) {
+  const bool needsHelper = containerizer.cgroups_ || opts.has(Isolator::kPosixRlimits) || opts.usesNamespaces();
+  if (needsHelper && access(opts.launchHelperPath.c_str(), X_OK) != 0) {
     return Status::notFound("The launch helper " + opts.launchHelperPath + " is not executable");
   }
   return containerizer;
@@ -62,8 +63,7 @@ std::string Containerizer::describe() const {
   return out.str();
 }
 
-Result<pid_t> Containerizer::launch(const std::string& container, const ContainerLimits& limits,
-                                    SpawnOptions spawn) {
+Result<pid_t> Containerizer::launch(const std::string& container, const ContainerLimits& limits, SpawnOptions spawn) {
   launch::Request request;
   if (cgroups_) {
     Status status = cgroups_->create(container);
@@ -77,7 +77,9 @@ Result<pid_t> Containerizer::launch(const std::string& container, const Containe
   if (options_.has(Isolator::kPosixRlimits) && limits.memoryBytes > 0) {
     request.rlimits.emplace_back("data", limits.memoryBytes);
   }
-  if (!request.cgroupProcsFiles.empty() || !request.rlimits.empty()) {
+  request.pidNamespace = options_.has(Isolator::kNamespacesPid);
+  request.mountNamespace = request.pidNamespace || options_.has(Isolator::kFilesystemLinux);
+  if (!request.cgroupProcsFiles.empty() || !request.rlimits.empty() || request.mountNamespace) {
     request.executable = std::move(spawn.path);
     request.argv = std::move(spawn.argv);
     spawn.path = options_.launchHelperPath;
@@ -105,7 +107,8 @@ Result<int> Containerizer::oomEventFd(const std::string& container) const {
 
 ResourceStatistics Containerizer::usage(const std::string& container, pid_t sessionLeader,
                                         const ContainerLimits& limits) const {
-  ResourceStatistics stats = cgroups_ ? cgroups_->statistics(container) : sampleProcesses(sessionProcesses(sessionLeader));
+  ResourceStatistics stats =
+      cgroups_ ? cgroups_->statistics(container) : sampleProcesses(sessionProcesses(sessionLeader));
   stats.timestamp = toEpochSeconds(SystemClock().now());
   if (limits.cpus > 0) stats.cpusLimit = limits.cpus;
   if (!stats.memLimitBytes && limits.memoryBytes > 0) stats.memLimitBytes = limits.memoryBytes;
@@ -138,8 +141,6 @@ size_t Containerizer::cleanupOrphans(const std::set<std::string>& live) {
   return destroyed;
 }
 
-bool Containerizer::hasContainer(const std::string& container) const {
-  return cgroups_ && cgroups_->exists(container);
-}
+bool Containerizer::hasContainer(const std::string& container) const { return cgroups_ && cgroups_->exists(container); }
 
 }  // namespace mezzo::agent

@@ -4,6 +4,8 @@
 //   - cgroups `<hierarchy>/<cgroups_root>/<container id>` (cpu, cpuacct,
 //     memory, pids, freezer) with the container's limits;
 //   - rlimits set on the executor (and inherited by its tasks);
+//   - a mount namespace (filesystem/linux) and a pid namespace with its
+//     own /proc (namespaces/pid), entered by `mezzo-launch`;
 //   - always the executor's session.
 // launch() creates and limits the cgroups, then spawns the executor through
 // `mezzo-launch`, which joins them before exec (race-free placement).

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "mezzo/common/strings.hpp"
+
 namespace mezzo::agent {
 
 namespace {
@@ -11,13 +13,8 @@ constexpr std::pair<std::string_view, Isolator> kIsolatorNames[] = {
     {"cgroups/cpu", Isolator::kCgroupsCpu},       {"cgroups/mem", Isolator::kCgroupsMem},
     {"cgroups/pids", Isolator::kCgroupsPids},     {"posix/rlimits", Isolator::kPosixRlimits},
     {"posix/cpu", Isolator::kPosixCpu},           {"posix/mem", Isolator::kPosixMem},
+    {"namespaces/pid", Isolator::kNamespacesPid}, {"filesystem/linux", Isolator::kFilesystemLinux},
 };
-
-std::string_view trimmed(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
 
 }  // namespace
 
@@ -26,7 +23,7 @@ Result<std::set<Isolator>> parseIsolation(std::string_view text) {
   std::istringstream parts{std::string(text)};
   std::string part;
   while (std::getline(parts, part, ',')) {
-    std::string_view name = trimmed(part);
+    std::string_view name = trim(part);
     if (name.empty()) continue;
     if (name == "cgroups/all") {
       isolators.insert({Isolator::kCgroupsCpu, Isolator::kCgroupsMem, Isolator::kCgroupsPids});
@@ -42,7 +39,7 @@ Result<std::set<Isolator>> parseIsolation(std::string_view text) {
     if (!known) {
       return Status::invalidArgument("Unknown isolator '" + std::string(name) +
                                      "' (known: cgroups/cpu, cgroups/mem, cgroups/pids, cgroups/all, "
-                                     "posix/rlimits, posix/cpu, posix/mem)");
+                                     "posix/rlimits, posix/cpu, posix/mem, namespaces/pid, filesystem/linux)");
     }
   }
   return isolators;
@@ -51,10 +48,13 @@ Result<std::set<Isolator>> parseIsolation(std::string_view text) {
 Result<LauncherKind> parseLauncher(std::string_view text, const std::set<Isolator>& isolators) {
   IsolationOptions probe;
   probe.isolators = isolators;
-  if (text.empty()) return probe.usesCgroups() ? LauncherKind::kLinux : LauncherKind::kPosix;
+  if (text.empty()) return probe.needsLinuxLauncher() ? LauncherKind::kLinux : LauncherKind::kPosix;
   if (text == "linux") return LauncherKind::kLinux;
   if (text == "posix") {
     if (probe.usesCgroups()) return Status::invalidArgument("cgroups isolators need --launcher=linux");
+    if (probe.usesNamespaces()) {
+      return Status::invalidArgument("namespaces/pid and filesystem/linux need --launcher=linux");
+    }
     return LauncherKind::kPosix;
   }
   return Status::invalidArgument("Unknown launcher '" + std::string(text) + "' (linux or posix)");

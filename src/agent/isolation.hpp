@@ -12,6 +12,11 @@
 //                  where cgroups are missing; see docs/agent.md)
 //   posix/cpu, posix/mem   no enforcement; usage sampled from /proc (default)
 //   cgroups/all    cgroups/cpu,cgroups/mem,cgroups/pids
+//   namespaces/pid the executor is pid 1 of its own pid namespace, with a
+//                  /proc of its own (implies a mount namespace); it and
+//                  every task see only the container's processes
+//   filesystem/linux  the container has its own mount namespace (slave
+//                  propagation: host mounts reach it, its mounts stay in)
 //
 // Launchers: `linux` tracks and destroys a container through its freezer
 // cgroup (nothing escapes by calling setsid); `posix` through the
@@ -32,7 +37,16 @@
 
 namespace mezzo::agent {
 
-enum class Isolator { kCgroupsCpu, kCgroupsMem, kCgroupsPids, kPosixRlimits, kPosixCpu, kPosixMem };
+enum class Isolator {
+  kCgroupsCpu,
+  kCgroupsMem,
+  kCgroupsPids,
+  kPosixRlimits,
+  kPosixCpu,
+  kPosixMem,
+  kNamespacesPid,
+  kFilesystemLinux
+};
 enum class LauncherKind { kLinux, kPosix };
 
 struct IsolationOptions {
@@ -40,13 +54,15 @@ struct IsolationOptions {
   LauncherKind launcher = LauncherKind::kPosix;
   std::string cgroupsRoot = "mezzo";
   bool enableCfs = true;
-  uint64_t pidsMax = 0;  // 0 = no limit
+  uint64_t pidsMax = 0;          // 0 = no limit
   std::string launchHelperPath;  // mezzo-launch
 
   bool has(Isolator isolator) const { return isolators.contains(isolator); }
   bool usesCgroups() const {
     return has(Isolator::kCgroupsCpu) || has(Isolator::kCgroupsMem) || has(Isolator::kCgroupsPids);
   }
+  bool usesNamespaces() const { return has(Isolator::kNamespacesPid) || has(Isolator::kFilesystemLinux); }
+  bool needsLinuxLauncher() const { return usesCgroups() || usesNamespaces(); }
 };
 
 // "cgroups/cpu,cgroups/mem" -> isolators; unknown names are an error.

@@ -13,6 +13,9 @@ TEST(IsolationFlagsTest, ParsesNamesAndCgroupsAll) {
   auto isolators = parseIsolation("cgroups/cpu, cgroups/mem,posix/rlimits");
   ASSERT_TRUE(isolators) << isolators.error();
   EXPECT_EQ(*isolators, (std::set<Isolator>{Isolator::kCgroupsCpu, Isolator::kCgroupsMem, Isolator::kPosixRlimits}));
+  auto namespaces = parseIsolation("namespaces/pid,filesystem/linux");
+  ASSERT_TRUE(namespaces) << namespaces.error();
+  EXPECT_EQ(*namespaces, (std::set<Isolator>{Isolator::kNamespacesPid, Isolator::kFilesystemLinux}));
   auto all = parseIsolation("cgroups/all");
   ASSERT_TRUE(all);
   EXPECT_EQ(all->size(), 3u);
@@ -28,6 +31,10 @@ TEST(IsolationFlagsTest, LauncherDefaultsToLinuxWithCgroups) {
   EXPECT_EQ(*parseLauncher("linux", {}), LauncherKind::kLinux);
   EXPECT_FALSE(parseLauncher("posix", {Isolator::kCgroupsCpu}));
   EXPECT_FALSE(parseLauncher("docker", {}));
+  // Namespaces are the linux launcher's too.
+  EXPECT_EQ(*parseLauncher("", {Isolator::kNamespacesPid}), LauncherKind::kLinux);
+  EXPECT_EQ(*parseLauncher("", {Isolator::kFilesystemLinux}), LauncherKind::kLinux);
+  EXPECT_FALSE(parseLauncher("posix", {Isolator::kNamespacesPid}));
 }
 
 TEST(ContainerLimitsTest, CommandExecutorAddsItsMemoryButNoCpu) {
@@ -46,6 +53,8 @@ TEST(LaunchHelperTest, ArgumentsRoundTrip) {
   launch::Request request;
   request.cgroupProcsFiles = {"/sys/fs/cgroup/memory/mezzo/c1/cgroup.procs"};
   request.rlimits = {{"data", 1234}, {"nofile", 64}};
+  request.mountNamespace = true;
+  request.pidNamespace = true;
   request.executable = "/bin/sh";
   request.argv = {"sh", "-c", "echo --cgroup=x"};
   std::vector<std::string> arguments = launch::toArguments(request);
@@ -57,6 +66,8 @@ TEST(LaunchHelperTest, ArgumentsRoundTrip) {
   ASSERT_TRUE(parsed) << error;
   EXPECT_EQ(parsed->cgroupProcsFiles, request.cgroupProcsFiles);
   EXPECT_EQ(parsed->rlimits, request.rlimits);
+  EXPECT_TRUE(parsed->mountNamespace);
+  EXPECT_TRUE(parsed->pidNamespace);
   EXPECT_EQ(parsed->executable, "/bin/sh");
   EXPECT_EQ(parsed->argv, request.argv);
 }

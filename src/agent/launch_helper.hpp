@@ -1,12 +1,20 @@
 // The command line of `mezzo-launch`, the small helper through which the
 // agent starts an executor whose container needs setting up. The helper
 // joins the container's cgroups (writes its own pid to each cgroup.procs
-// file), sets resource limits, then execs the executor: the executor is
-// inside its container before its first instruction, and the agent never
-// fork()s its own (possibly large) heap.
+// file), sets resource limits, enters new namespaces, then execs the
+// executor: the executor is inside its container before its first
+// instruction, and the agent never fork()s its own (possibly large) heap.
 //
 //   mezzo-launch [--cgroup=<cgroup.procs file>]... [--rlimit=<name>:<value>]...
+//                [--mount-namespace] [--pid-namespace]
 //                -- <executable> <argv0> [args...]
+//
+// --mount-namespace: a mount namespace of its own whose mounts do not
+// propagate back to the host (host mounts still reach it).
+// --pid-namespace (implies --mount-namespace): the helper forks the
+// executor as pid 1 of a new pid namespace, mounts a fresh /proc for it,
+// and stays as its parent: it forwards termination signals to it and exits
+// the way it exits, so the agent still watches one pid.
 //
 // rlimit names: as, core, cpu, data, fsize, memlock, nofile, nproc, stack
 // (soft and hard limits are both set to the value).
@@ -31,21 +39,25 @@ namespace mezzo::agent::launch {
 
 inline constexpr std::string_view kCgroupOption = "--cgroup=";
 inline constexpr std::string_view kRlimitOption = "--rlimit=";
+inline constexpr std::string_view kMountNamespaceOption = "--mount-namespace";
+inline constexpr std::string_view kPidNamespaceOption = "--pid-namespace";
 // Exit code of the helper when the set-up failed (the reason is on stderr).
 inline constexpr int kSetupFailedExitCode = 125;
 
 struct Request {
   std::vector<std::string> cgroupProcsFiles;
   std::vector<std::pair<std::string, uint64_t>> rlimits;  // name, value
+  bool mountNamespace = false;
+  bool pidNamespace = false;
   std::string executable;
   std::vector<std::string> argv;  // argv[0] included
 };
 
 inline std::optional<int> rlimitResource(std::string_view name) {
   constexpr std::pair<std::string_view, int> kNames[] = {
-      {"as", RLIMIT_AS},         {"core", RLIMIT_CORE},     {"cpu", RLIMIT_CPU},
-      {"data", RLIMIT_DATA},     {"fsize", RLIMIT_FSIZE},   {"memlock", RLIMIT_MEMLOCK},
-      {"nofile", RLIMIT_NOFILE}, {"nproc", RLIMIT_NPROC},   {"stack", RLIMIT_STACK},
+      {"as", RLIMIT_AS},         {"core", RLIMIT_CORE},   {"cpu", RLIMIT_CPU},
+      {"data", RLIMIT_DATA},     {"fsize", RLIMIT_FSIZE}, {"memlock", RLIMIT_MEMLOCK},
+      {"nofile", RLIMIT_NOFILE}, {"nproc", RLIMIT_NPROC}, {"stack", RLIMIT_STACK},
   };
   for (auto [candidate, resource] : kNames) {
     if (candidate == name) return resource;
@@ -59,6 +71,8 @@ inline std::vector<std::string> toArguments(const Request& request) {
   for (const auto& [name, value] : request.rlimits) {
     out.push_back(std::string(kRlimitOption) + name + ":" + std::to_string(value));
   }
+  if (request.mountNamespace) out.emplace_back(kMountNamespaceOption);
+  if (request.pidNamespace) out.emplace_back(kPidNamespaceOption);
   out.push_back("--");
   out.push_back(request.executable);
   out.insert(out.end(), request.argv.begin(), request.argv.end());
@@ -83,6 +97,11 @@ inline std::optional<Request> parseArguments(int argc, char** argv, std::string*
         return std::nullopt;
       }
       request.rlimits.emplace_back(name, std::strtoull(std::string(spec.substr(colon + 1)).c_str(), nullptr, 10));
+    } else if (argument == kMountNamespaceOption) {
+      request.mountNamespace = true;
+    } else if (argument == kPidNamespaceOption) {
+      request.pidNamespace = true;
+      request.mountNamespace = true;  // its own /proc
     } else {
       *error = "unknown argument '" + std::string(argument) + "'";
       return std::nullopt;

@@ -54,12 +54,7 @@ void DefaultExecutor::handleEvent(const Event& event) {
     case Event::LAUNCH_GROUP:
       return launchGroup(event.launch_group().task_group());
     case Event::LAUNCH: {
-      TaskRun& run = tasks_[event.launch().task().task_id().value()];
-      run.info = event.launch().task();
-      run.group = nextGroup_++;
-      run.killTimer = std::make_unique<boost::asio::steady_timer>(io_);
-      run.completionTimer = std::make_unique<boost::asio::steady_timer>(io_);
-      client_.rememberTask(run.info);
+      TaskRun& run = addRun(event.launch().task(), nextGroup_++);
       return sendStatus(run, v1::TASK_FAILED, "The default executor runs task groups only (LAUNCH_GROUP)");
     }
     case Event::KILL: {
@@ -83,6 +78,16 @@ void DefaultExecutor::handleEvent(const Event& event) {
   }
 }
 
+DefaultExecutor::TaskRun& DefaultExecutor::addRun(const v1::TaskInfo& task, int group) {
+  TaskRun& run = tasks_[task.task_id().value()];
+  run.info = task;
+  run.group = group;
+  run.killTimer = std::make_unique<boost::asio::steady_timer>(io_);
+  run.completionTimer = std::make_unique<boost::asio::steady_timer>(io_);
+  client_.rememberTask(task);
+  return run;
+}
+
 void DefaultExecutor::launchGroup(const v1::TaskGroupInfo& group) {
   const int groupIndex = nextGroup_++;
   std::vector<TaskRun*> runs;
@@ -91,12 +96,7 @@ void DefaultExecutor::launchGroup(const v1::TaskGroupInfo& group) {
       spdlog::warn("Ignoring duplicate task {}", task.task_id().value());
       continue;
     }
-    TaskRun& run = tasks_[task.task_id().value()];
-    run.info = task;
-    run.group = groupIndex;
-    run.killTimer = std::make_unique<boost::asio::steady_timer>(io_);
-    client_.rememberTask(task);
-    runs.push_back(&run);
+    runs.push_back(&addRun(task, groupIndex));
   }
   // All tasks of a group start together: if one cannot, the group is killed.
   for (TaskRun* run : runs) sendStatus(*run, v1::TASK_STARTING, "");

@@ -64,6 +64,8 @@ class DefaultExecutor {
   };
 
   void handleEvent(const v1::executor::Event& event);
+  // A new entry in tasks_ with its timers.
+  TaskRun& addRun(const v1::TaskInfo& task, int group);
   void launchGroup(const v1::TaskGroupInfo& group);
   // Spawns one task; false (after its TASK_FAILED) if it could not start.
   bool spawnTask(TaskRun& run);
