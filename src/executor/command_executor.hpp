@@ -1,6 +1,6 @@
 // CommandExecutor: Mezzo's built-in command executor (mezzo-executor). It
 // speaks the public v1 executor API to its agent exactly as a third-party
-// executor would (JSON over POST /api/v1/executor, mesos-reference.md §2)
+// executor would (protobuf over POST /api/v1/executor, mesos-reference.md §2)
 // and runs one task's CommandInfo.
 //
 // Lifecycle: SUBSCRIBE (retried with backoff); on LAUNCH send TASK_STARTING,

@@ -1,5 +1,5 @@
 // ExecutorClient: the agent side of any Mezzo executor, a reusable client of
-// the public v1 executor API (JSON over POST /api/v1/executor,
+// the public v1 executor API (protobuf over POST /api/v1/executor,
 // mesos-reference.md §2). The command executor, the default executor and
 // test executors are built on it.
 //

@@ -17,6 +17,7 @@
 #include "agent/process.hpp"
 #include "mezzo/common/codec.hpp"
 #include "mezzo/common/recordio.hpp"
+#include "mezzo/net/api_request.hpp"
 #include "mezzo/net/http_server.hpp"
 #include "mezzo/v1/executor/executor.pb.h"
 
@@ -40,7 +41,7 @@ class FakeAgent {
   uint16_t port() const { return port_; }
 
   void send(const Event& event) {
-    if (stream_) stream_->write(encodeRecord(encodeMessage(MediaType::kJson, event)));
+    if (stream_) stream_->write(encodeRecord(encodeMessage(mediaType_, event)));
   }
   void breakStream() {
     if (auto stream = std::move(stream_)) stream->close();
@@ -55,14 +56,18 @@ class FakeAgent {
 
  private:
   void handle(net::Request&& request, net::Responder responder) {
+    // Either media type, as a real agent; events go back in the subscriber's.
+    auto mediaType = net::checkApiPost(request, responder);
+    if (!mediaType) return;
     Call call;
-    if (!decodeMessage(MediaType::kJson, request.body(), &call)) {
+    if (!decodeMessage(*mediaType, request.body(), &call)) {
       return responder.respond(net::Response::text(400, "bad call"));
     }
     if (call.type() == Call::SUBSCRIBE) {
       subscribes.push_back(call);
       if (subscribeStatus != 200) return responder.respond(net::Response::text(subscribeStatus, "refused"));
-      stream_ = responder.startStream(200, "application/json");
+      mediaType_ = *mediaType;
+      stream_ = responder.startStream(200, std::string(mediaTypeName(mediaType_)));
       Event subscribed;
       subscribed.set_type(Event::SUBSCRIBED);
       auto* info = subscribed.mutable_subscribed();
@@ -70,8 +75,7 @@ class FakeAgent {
       info->mutable_framework_info()->set_user("u");
       info->mutable_framework_info()->set_name("n");
       if (killingCapable) {
-        info->mutable_framework_info()->add_capabilities()->set_type(
-            v1::FrameworkInfo::Capability::TASK_KILLING_STATE);
+        info->mutable_framework_info()->add_capabilities()->set_type(v1::FrameworkInfo::Capability::TASK_KILLING_STATE);
       }
       info->mutable_agent_info()->set_hostname("localhost");
       send(subscribed);
@@ -104,6 +108,7 @@ class FakeAgent {
  private:
   net::HttpServer server_;
   uint16_t port_ = 0;
+  MediaType mediaType_ = MediaType::kJson;
   std::shared_ptr<net::StreamWriter> stream_;
 };
 
@@ -144,11 +149,12 @@ class CommandExecutorTest : public ::testing::Test {
     agent::SpawnOptions options;
     options.path = std::string(binDir) + "/mezzo-executor";
     options.argv = {options.path};
-    options.environment = agent::mergedEnvironment({{"MESOS_FRAMEWORK_ID", "F-0000"},
-                                                    {"MESOS_EXECUTOR_ID", "task-1"},
-                                                    {"MESOS_AGENT_ENDPOINT", "127.0.0.1:" + std::to_string(agent.port())},
-                                                    {"MESOS_SANDBOX", dir},
-                                                    {"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", "3secs"}});
+    options.environment =
+        agent::mergedEnvironment({{"MESOS_FRAMEWORK_ID", "F-0000"},
+                                  {"MESOS_EXECUTOR_ID", "task-1"},
+                                  {"MESOS_AGENT_ENDPOINT", "127.0.0.1:" + std::to_string(agent.port())},
+                                  {"MESOS_SANDBOX", dir},
+                                  {"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", "3secs"}});
     options.workingDirectory = dir;
     options.stdoutPath = dir + "/stdout";
     options.stderrPath = dir + "/stderr";
@@ -235,8 +241,8 @@ TEST_F(CommandExecutorTest, KillEscalatesToSigkillAfterTheGracePeriod) {
   kill.mutable_kill()->mutable_task_id()->set_value("task-1");
   agent.send(kill);
   EXPECT_EQ(waitForExit(), 0);
-  ASSERT_EQ(states(), (std::vector<v1::TaskState>{v1::TASK_STARTING, v1::TASK_RUNNING, v1::TASK_KILLING,
-                                                  v1::TASK_KILLED}));
+  ASSERT_EQ(states(),
+            (std::vector<v1::TaskState>{v1::TASK_STARTING, v1::TASK_RUNNING, v1::TASK_KILLING, v1::TASK_KILLED}));
   EXPECT_EQ(agent.updates.back().message(), "Command terminated with signal SIGKILL");
 }
 
