@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -133,14 +134,32 @@ bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
   return condition();
 }
 
+namespace {
+
+// The port of the first "listening on <ip>:<port>" line the daemon has
+// logged, waiting up to `timeout` for it; 0 if none came.
+uint16_t waitForListeningPort(const DaemonProcess& daemon, std::chrono::milliseconds timeout) {
+  static const std::regex kListening("listening on [0-9.]+:([0-9]+)");
+  uint16_t port = 0;
+  waitUntil(
+      [&] {
+        const std::string log = daemon.log();
+        std::smatch match;
+        if (std::regex_search(log, match, kListening)) port = static_cast<uint16_t>(std::stoi(match[1].str()));
+        return port != 0;
+      },
+      timeout);
+  return port;
+}
+
+}  // namespace
+
+// Daemons start on --port=0 and the harness reads the port they got from
+// their log (a port picked in advance may be taken by a concurrent test
+// before the daemon binds it); restarts reuse that port.
 LocalCluster::LocalCluster(ClusterOptions options) : options_(std::move(options)) {
   workDir_ = makeTempDir("mezzo-test");
-  master_ = net::Endpoint{"127.0.0.1", freePort()};
-  std::vector<std::string> masterArgs = {"--ip=127.0.0.1", "--port=" + std::to_string(master_.port),
-                                         "--work_dir=" + (workDir_ / "master").string(), "--log_level=info",
-                                         "--allocation_interval=100ms"};
-  masterArgs.insert(masterArgs.end(), options_.masterFlags.begin(), options_.masterFlags.end());
-  masterArgs_ = masterArgs;
+  master_ = net::Endpoint{"127.0.0.1", 0};
   restartMaster();
   for (int i = 0; i < options_.agents; ++i) startAgent();
   if (!waitForAgents(static_cast<size_t>(options_.agents))) {
@@ -150,8 +169,14 @@ LocalCluster::LocalCluster(ClusterOptions options) : options_(std::move(options)
 
 void LocalCluster::restartMaster() {
   if (masterProcess_) masterProcess_->kill9();
-  masterProcess_ = std::make_unique<DaemonProcess>("mezzo-master", masterArgs_, workDir_ / "master.log");
-  if (!waitUntil([&] { return getJson(master_, "/state").is_object(); }, std::chrono::seconds(10))) {
+  std::vector<std::string> args = {"--ip=127.0.0.1", "--port=" + std::to_string(master_.port),
+                                   "--work_dir=" + (workDir_ / "master").string(), "--log_level=info",
+                                   "--allocation_interval=100ms"};
+  args.insert(args.end(), options_.masterFlags.begin(), options_.masterFlags.end());
+  masterProcess_ = std::make_unique<DaemonProcess>("mezzo-master", args, workDir_ / "master.log");
+  if (master_.port == 0) master_.port = waitForListeningPort(*masterProcess_, std::chrono::seconds(10));
+  if (master_.port == 0 ||
+      !waitUntil([&] { return getJson(master_, "/state").is_object(); }, std::chrono::seconds(10))) {
     throw std::runtime_error("master did not start: " + masterProcess_->log());
   }
 }
@@ -171,16 +196,19 @@ void LocalCluster::startAgent(std::optional<size_t> index) {
   size_t i = index.value_or(agents_.size());
   if (i == agents_.size()) {
     agents_.emplace_back();
-    agentPorts_.push_back(freePort());
+    agentPorts_.push_back(0);
   }
   if (agents_[i]) agents_[i]->stop();
   std::string name = "agent" + std::to_string(i);
-  std::vector<std::string> args = {"--master=" + masterAddress(), "--ip=127.0.0.1",
+  std::vector<std::string> args = {"--master=" + masterAddress(),
+                                   "--ip=127.0.0.1",
                                    "--port=" + std::to_string(agentPorts_[i]),
                                    "--work_dir=" + (workDir_ / name).string(),
-                                   "--resources=" + options_.agentResources, "--log_level=info"};
+                                   "--resources=" + options_.agentResources,
+                                   "--log_level=info"};
   args.insert(args.end(), options_.agentFlags.begin(), options_.agentFlags.end());
   agents_[i] = std::make_unique<DaemonProcess>("mezzo-agent", args, workDir_ / (name + ".log"));
+  if (agentPorts_[i] == 0) agentPorts_[i] = waitForListeningPort(*agents_[i], std::chrono::seconds(10));
 }
 
 bool LocalCluster::waitForAgents(size_t count, std::chrono::milliseconds timeout) {

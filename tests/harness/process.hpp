@@ -57,10 +57,22 @@ struct ClusterOptions {
   std::vector<std::string> masterFlags;
   std::vector<std::string> agentFlags;
 
-  ClusterOptions& withAgents(int count) { agents = count; return *this; }
-  ClusterOptions& withAgentResources(std::string resources) { agentResources = std::move(resources); return *this; }
-  ClusterOptions& withMasterFlag(std::string flag) { masterFlags.push_back(std::move(flag)); return *this; }
-  ClusterOptions& withAgentFlag(std::string flag) { agentFlags.push_back(std::move(flag)); return *this; }
+  ClusterOptions& withAgents(int count) {
+    agents = count;
+    return *this;
+  }
+  ClusterOptions& withAgentResources(std::string resources) {
+    agentResources = std::move(resources);
+    return *this;
+  }
+  ClusterOptions& withMasterFlag(std::string flag) {
+    masterFlags.push_back(std::move(flag));
+    return *this;
+  }
+  ClusterOptions& withAgentFlag(std::string flag) {
+    agentFlags.push_back(std::move(flag));
+    return *this;
+  }
 };
 
 class LocalCluster {
@@ -84,7 +96,6 @@ class LocalCluster {
   ClusterOptions options_;
   std::filesystem::path workDir_;
   net::Endpoint master_;
-  std::vector<std::string> masterArgs_;
   std::unique_ptr<DaemonProcess> masterProcess_;
   std::vector<std::unique_ptr<DaemonProcess>> agents_;
   std::vector<uint16_t> agentPorts_;
