@@ -14,6 +14,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
