@@ -100,8 +100,8 @@ class AgentDaemon {
   // ------------------------------------------------------ executors.cpp
   // Creates the executor's record and sandbox, then spawns it, or (with
   // URIs to fetch) leaves it in kFetching until onFetched() spawns it.
-  Result<ExecutorRecord*> launchExecutor(FrameworkRecord& framework, const v1::ExecutorInfo& info,
-                                         bool commandExecutor, const FetchPlan& fetch);
+  Result<ExecutorRecord*> launchExecutor(FrameworkRecord& framework, const v1::ExecutorInfo& info, bool commandExecutor,
+                                         const FetchPlan& fetch);
   Status spawnExecutor(FrameworkRecord& framework, ExecutorRecord& executor);
   v1::ExecutorInfo commandExecutorInfo(const FrameworkRecord& framework, const v1::TaskInfo& task) const;
   std::map<std::string, std::string> executorEnvironment(const FrameworkRecord& framework,

@@ -149,7 +149,8 @@ Status AgentDaemon::spawnExecutor(FrameworkRecord& framework, ExecutorRecord& ex
   executor.state = ExecutorRecord::State::kLaunching;
   executor.pid = *pid;
   executor.launchedAt = clock_.now();
-  executor.timer->expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(flags_.executorRegistrationTimeout));
+  executor.timer->expires_after(
+      std::chrono::duration_cast<std::chrono::milliseconds>(flags_.executorRegistrationTimeout));
   executor.timer->async_wait([this, key](boost::system::error_code ec) {
     if (!ec) onRegistrationTimeout(key);
   });

@@ -191,12 +191,12 @@ Result<std::string> Fetcher::obtainCached(const v1::CommandInfo::URI& uri, const
       cacheChanged_.notify_all();
       return status;
     }
-    offerToCache(key, found.file, target);
+    if (!offerToCache(key, found.file, target)) return std::string("downloaded, not cached");
     return std::string("downloaded into the cache");
   }
 }
 
-void Fetcher::offerToCache(const std::string& key, const std::string& file, const std::string& downloaded) {
+bool Fetcher::offerToCache(const std::string& key, const std::string& file, const std::string& downloaded) {
   std::error_code ec;
   const uint64_t size = fs::file_size(downloaded, ec);
   FetcherCache::Admission admission;
@@ -212,7 +212,7 @@ void Fetcher::offerToCache(const std::string& key, const std::string& file, cons
   if (!admission.admitted) {
     spdlog::info("Fetcher cache: not caching {} ({} bytes; the cache holds {})", file, size, options_.cacheSize);
     cacheChanged_.notify_all();
-    return;
+    return false;
   }
   const std::string path = options_.cacheDir + "/" + file;
   Status stored = copyLocalFile(downloaded, path + ".tmp");
@@ -230,6 +230,7 @@ void Fetcher::offerToCache(const std::string& key, const std::string& file, cons
   }
   if (!stored) spdlog::warn("Fetcher cache: cannot store {}: {}", file, stored.message());
   cacheChanged_.notify_all();
+  return stored.isOk();
 }
 
 }  // namespace mezzo::agent

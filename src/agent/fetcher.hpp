@@ -88,8 +88,8 @@ class Fetcher {
   Result<std::string> obtain(const v1::CommandInfo::URI& uri, const std::string& target, const Job& job);
   Result<std::string> obtainCached(const v1::CommandInfo::URI& uri, const std::string& target, const Job& job);
   Status transfer(const std::string& uri, const std::string& target, const Job& job) const;
-  // Copies a fresh download into the cache entry `file` if admitted.
-  void offerToCache(const std::string& key, const std::string& file, const std::string& downloaded);
+  // Copies a fresh download into the cache entry `file` if admitted; false if not cached.
+  bool offerToCache(const std::string& key, const std::string& file, const std::string& downloaded);
 
   boost::asio::io_context& io_;
   FetcherOptions options_;

@@ -204,6 +204,7 @@ TEST_F(FetcherTest, TheCacheEvictsTheLeastRecentlyUsedAndSkipsWhatCannotFit) {
   ASSERT_TRUE(fetch(sandbox("6"), {cachedUri(server.url("/huge"))}));
   EXPECT_EQ(server.requests("/huge"), 2);
   EXPECT_EQ(readFile(root / "6" / "huge"), std::string(151, 'h'));
+  EXPECT_NE(readFile(root / "6" / "stderr").find("(downloaded, not cached)"), std::string::npos);
   EXPECT_LE(fetcher->metrics().cacheUsedBytes, 150u);
 }
 

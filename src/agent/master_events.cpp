@@ -252,9 +252,10 @@ void AgentDaemon::runTaskGroup(const internal::AgentEvent::RunTaskGroup& run) {
     }
     executor = *launched;
   } else if (!fetchPlanForGroup(fw, v1::ExecutorInfo(), group).uris.empty()) {
-    spdlog::warn("Not fetching the URIs of the tasks of a group for running executor {}: only the group that "
-                 "starts an executor has its URIs fetched",
-                 info.executor_id().value());
+    spdlog::warn(
+        "Not fetching the URIs of the tasks of a group for running executor {}: only the group that "
+        "starts an executor has its URIs fetched",
+        info.executor_id().value());
   }
   deliverTaskGroup(fw, *executor, group);
 }
@@ -277,11 +278,11 @@ void AgentDaemon::killTask(const internal::AgentEvent::KillTask& kill) {
   auto isKilled = [&](const v1::TaskInfo& info) { return info.task_id().value() == taskId.value(); };
   auto queued = std::find_if(executor->queuedTasks.begin(), executor->queuedTasks.end(), isKilled);
   // While fetching, a queued group dies whole, as its default executor would kill it.
-  auto queuedGroup = std::find_if(executor->queuedGroups.begin(), executor->queuedGroups.end(),
-                                  [&](const v1::TaskGroupInfo& group) {
-                                    return executor->state == ExecutorRecord::State::kFetching &&
-                                           std::any_of(group.tasks().begin(), group.tasks().end(), isKilled);
-                                  });
+  auto queuedGroup =
+      std::find_if(executor->queuedGroups.begin(), executor->queuedGroups.end(), [&](const v1::TaskGroupInfo& group) {
+        return executor->state == ExecutorRecord::State::kFetching &&
+               std::any_of(group.tasks().begin(), group.tasks().end(), isKilled);
+      });
   if (queued != executor->queuedTasks.end() || queuedGroup != executor->queuedGroups.end()) {
     // Never delivered: the agent answers for the executor.
     std::vector<TaskId> killed{taskId};
