@@ -88,7 +88,12 @@ void Fetcher::work() {
       job = std::move(queue_.front());
       queue_.pop_front();
     }
-    Status status = job.cancelled->load() ? Status::unavailable("cancelled") : runJob(job);
+    Status status;
+    try {
+      status = job.cancelled->load() ? Status::unavailable("cancelled") : runJob(job);
+    } catch (const std::exception& e) {  // e.g. bad_alloc: fail the job, not the agent
+      status = Status::internal(std::string("Fetcher error: ") + e.what());
+    }
     {
       std::lock_guard lock(mutex_);
       auto it = cancelFlags_.find(job.request.containerId);

@@ -2,11 +2,16 @@
 // whose URIs come from an HTTP server in this test; the task commands read
 // what the agent fetched into their sandbox. Also: a cached URI downloaded
 // once for two tasks, a missing URI failing its task before any executor
-// starts, a kill while fetching, and the agent's fetcher metrics.
+// starts, a kill while fetching, the URIs of a task group (a local file
+// and a download) in its default executor's sandbox, and the agent's
+// fetcher metrics.
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include "harness/process.hpp"
 #include "harness/scheduler_session.hpp"
+#include "harness/task_updates.hpp"
 #include "http_file_server.hpp"
 #include "mezzo/common/task_states.hpp"
 #include "test_archive.hpp"
@@ -155,6 +160,27 @@ TEST_F(FetcherE2eTest, AKillWhileFetchingEndsTheTaskWithoutALaunch) {
   EXPECT_EQ(statuses.back().reason(), v1::TaskStatus::REASON_TASK_KILLED_DURING_LAUNCH);
   json metrics = agentMetrics();
   EXPECT_EQ(metrics["containerizer/fetcher/task_fetches_failed"], 0) << "a cancelled fetch is not a failure";
+}
+
+TEST_F(FetcherE2eTest, TheUrisOfATaskGroupAreFetchedIntoItsExecutorsSandbox) {
+  const std::filesystem::path local = cluster->workDir() / "local-input.txt";
+  std::ofstream(local) << "from-a-local-file\n";
+  v1::Offer offered = offer();
+  v1::TaskInfo first = commandTask("group-local", offered, "cat local-input.txt");
+  addUri(first, "file://" + local.string());
+  v1::TaskInfo second = commandTask("group-http", offered, "cat data/file.txt");
+  addUri(second, server.url("/bundle.tar.gz"));
+  ASSERT_EQ(
+      session->call(launchGroupCall(offered, defaultExecutor("fetching-group", offered), {first, second}))->status,
+      202u);
+  const std::vector<std::string> ids{"group-local", "group-http"};
+  Seen seen = collectUpdates(*session, [&](const Seen& s) { return allIn(s, ids, isTerminalState); });
+  for (const std::string& id : ids) {
+    ASSERT_FALSE(seen[id].empty()) << id;
+    EXPECT_EQ(seen[id].back().state(), v1::TASK_FINISHED) << id << ": " << seen[id].back().message();
+  }
+  EXPECT_EQ(sandboxFile("fetching-group", "tasks/group-local/stdout"), "from-a-local-file\n");
+  EXPECT_EQ(sandboxFile("fetching-group", "tasks/group-http/stdout"), "fetched-content\n");
 }
 
 }  // namespace
