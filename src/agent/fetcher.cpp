@@ -23,6 +23,23 @@ void sandboxLog(const std::string& sandbox, const std::string& line) {
   out << line << '\n';
 }
 
+// Refuses to write `target` if it is a symbolic link or its directory
+// resolves (through links an earlier archive made) outside `sandbox`.
+Status checkWritableInside(const std::string& sandbox, const std::string& target) {
+  std::error_code ec;
+  const fs::path root = fs::canonical(sandbox, ec);
+  if (ec) return Status::ioError("Cannot resolve the sandbox " + sandbox + ": " + ec.message());
+  const fs::path parent = fs::weakly_canonical(fs::path(target).parent_path(), ec);
+  const std::string rootText = root.string() + "/";
+  if (ec || (parent != root && !(parent.string() + "/").starts_with(rootText))) {
+    return Status::invalidArgument("'" + target + "' resolves outside the sandbox");
+  }
+  if (fs::is_symlink(fs::symlink_status(target, ec))) {
+    return Status::invalidArgument("'" + target + "' is a symbolic link");
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Fetcher::Fetcher(boost::asio::io_context& io, FetcherOptions options)
@@ -122,6 +139,7 @@ Status Fetcher::fetchUri(const v1::CommandInfo::URI& uri, const Job& job) {
   if (!name) return name.status();
   const std::string& sandbox = job.request.sandbox;
   const std::string target = sandbox + "/" + *name;
+  if (Status inside = checkWritableInside(sandbox, target); !inside) return inside;
   std::error_code ec;
   fs::create_directories(fs::path(target).parent_path(), ec);
   if (ec) return Status::ioError("Cannot create the directory of " + target + ": " + ec.message());
@@ -139,10 +157,13 @@ Status Fetcher::fetchUri(const v1::CommandInfo::URI& uri, const Job& job) {
         unpacked = extractArchive(target, sandbox, job.cancelled.get());
         done += ", extracted into the sandbox";
         break;
-      case ArchiveType::kGzip:
-        unpacked = gunzipFile(target, sandbox + "/" + gunzippedName(*name));
+      case ArchiveType::kGzip: {
+        const std::string gunzipped = sandbox + "/" + gunzippedName(*name);
+        unpacked = checkWritableInside(sandbox, gunzipped);
+        if (unpacked) unpacked = gunzipFile(target, gunzipped);
         done += ", decompressed to " + gunzippedName(*name);
         break;
+      }
       case ArchiveType::kNone:
         break;
     }

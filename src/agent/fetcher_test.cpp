@@ -260,6 +260,19 @@ TEST_F(FetcherTest, ArchiveEntriesThatEscapeTheSandboxAreRefused) {
   EXPECT_FALSE(fs::is_symlink(dir / "escape"));
 }
 
+TEST_F(FetcherTest, LinksFromAnEarlierArchiveCannotRedirectALaterWrite) {
+  // Each link stays inside on its own, but a/l resolves through a/d to the sandbox's parent.
+  server.serve("/links.tar.gz", makeArchive(ArchiveFormat::kTarGz, {{"a/d", "", ".."}, {"a/l", "", "d/.."}}));
+  writeFile(root / "files" / "payload", "gotcha");
+  v1::CommandInfo::URI through = uri((root / "files" / "payload").string());
+  through.set_output_file("a/l/payload");
+  fs::path dir = sandbox("deep/sandbox");
+  Status status = fetch(dir, {uri(server.url("/links.tar.gz")), through});
+  ASSERT_FALSE(status);
+  EXPECT_NE(status.message().find("resolves outside the sandbox"), std::string::npos) << status.message();
+  EXPECT_FALSE(fs::exists(root / "deep" / "payload"));
+}
+
 TEST_F(FetcherTest, AStalledDownloadFailsAfterTheStallTimeout) {
   startFetcher(1 << 20, 1s);
   server.stall("/slow.bin");
