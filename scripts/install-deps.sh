@@ -9,6 +9,7 @@ PACKAGES=(
   libboost-dev libboost-system-dev libprotobuf-dev protobuf-compiler
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libssl-dev
   libsqlite3-dev libzookeeper-mt-dev zookeeper
+  libcurl4-openssl-dev libarchive-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy
   curl jq procps

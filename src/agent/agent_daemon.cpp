@@ -61,6 +61,8 @@ Status AgentDaemon::start() {
 
   Status isolation = startContainerizer();
   if (!isolation) return isolation;
+  Status fetcher = startFetcher();
+  if (!fetcher) return fetcher;
   checkpointer_ = Checkpointer(flags_.workDir);
   Status recovered = recover();
   if (!recovered) return Status::ioError("Recovery from " + checkpointer_.metaDir() + " failed: " + recovered.message());
@@ -138,6 +140,8 @@ void AgentDaemon::route(net::Request&& request, net::Responder responder) {
                           {"build_date", __DATE__}, {"build_time", 0}, {"build_user", ""},
                           {"git_sha", ""}, {"git_branch", ""}, {"git_tag", ""}}
                .dump();
+  } else if (path == "/metrics/snapshot") {
+    body = renderMetrics().dump();
   } else if (path == "/monitor/statistics") {
     body = renderStatistics().dump();
   } else if (path == "/files/read") {

@@ -11,7 +11,8 @@
 // executors.cpp (launch, reaping, shutdown, agent-generated updates),
 // executor_api.cpp (POST /api/v1/executor), agent_http.cpp (/state, /files),
 // recovery.cpp (re-attaching to what a previous run checkpointed),
-// containers.cpp (isolation, limits, OOM, /monitor/statistics).
+// containers.cpp (isolation, limits, OOM, /monitor/statistics),
+// fetching.cpp (CommandInfo.URIs into a new sandbox before the launch).
 //
 // Thread-safety: everything runs on the one io_context thread passed in.
 #pragma once
@@ -29,6 +30,7 @@
 #include "agent/agent_flags.hpp"
 #include "agent/checkpoint.hpp"
 #include "agent/containerizer.hpp"
+#include "agent/fetcher.hpp"
 #include "agent/garbage_collector.hpp"
 #include "agent/records.hpp"
 #include "agent/status_update_manager.hpp"
@@ -89,9 +91,18 @@ class AgentDaemon {
   void shutdownFramework(const FrameworkId& id);
   void frameworkMessage(const internal::AgentEvent::FrameworkMessage& message);
 
+  // What a new executor's sandbox must receive before it starts.
+  struct FetchPlan {
+    std::vector<v1::CommandInfo::URI> uris;
+    std::string user;  // part of the cache key
+  };
+
   // ------------------------------------------------------ executors.cpp
-  Result<ExecutorRecord*> launchExecutor(FrameworkRecord& framework, const v1::ExecutorInfo& info,
-                                         bool commandExecutor);
+  // Creates the executor's record and sandbox, then spawns it, or (with
+  // URIs to fetch) leaves it in kFetching until onFetched() spawns it.
+  Result<ExecutorRecord*> launchExecutor(FrameworkRecord& framework, const v1::ExecutorInfo& info, bool commandExecutor,
+                                         const FetchPlan& fetch);
+  Status spawnExecutor(FrameworkRecord& framework, ExecutorRecord& executor);
   v1::ExecutorInfo commandExecutorInfo(const FrameworkRecord& framework, const v1::TaskInfo& task) const;
   std::map<std::string, std::string> executorEnvironment(const FrameworkRecord& framework,
                                                          const ExecutorRecord& executor) const;
@@ -110,6 +121,11 @@ class AgentDaemon {
   };
   // What the live tasks of an ended executor become, given why it ended.
   OrphanStatus orphanedTaskStatus(const ExecutorRecord& executor, const std::string& how) const;
+  // The end of every executor (process gone or never started): its live
+  // tasks become `orphan`, the master hears of a custom executor's exit,
+  // the sandbox is scheduled for removal and the record is dropped.
+  void retireExecutor(FrameworkRecord& framework, ExecutorRecord& executor, const OrphanStatus& orphan,
+                      std::optional<int> waitStatus);
   bool hasTasksOf(const FrameworkRecord& framework, const ExecutorId& executor) const;
   void sendToExecutor(ExecutorRecord& executor, const v1::executor::Event& event);
   // An update the agent itself generates for a task (source AGENT).
@@ -155,6 +171,17 @@ class AgentDaemon {
   void recoverContainers();
   nlohmann::json renderStatistics() const;
 
+  // ------------------------------------------------------- fetching.cpp
+  Status startFetcher();
+  FetchPlan fetchPlanForTask(const FrameworkRecord& framework, const v1::TaskInfo& task) const;
+  FetchPlan fetchPlanForGroup(const FrameworkRecord& framework, const v1::ExecutorInfo& executor,
+                              const v1::TaskGroupInfo& group) const;
+  void startFetch(FrameworkRecord& framework, ExecutorRecord& executor, const FetchPlan& plan);
+  // The fetch of container `containerId` ended: spawn its executor, or fail its tasks.
+  void onFetched(const ExecutorKey& key, const std::string& containerId, const Status& fetched);
+  // Shutdown of an executor still fetching: cancel, and kill its tasks without a launch.
+  void abortFetch(FrameworkRecord& framework, ExecutorRecord& executor, ExecutorRecord::EndReason reason);
+
   // --------------------------------------------------- executor_api.cpp
   void handleExecutorApi(net::Request&& request, net::Responder responder);
   void executorSubscribe(FrameworkRecord& framework, ExecutorRecord& executor, const v1::executor::Call& call,
@@ -174,6 +201,7 @@ class AgentDaemon {
   // ----------------------------------------------------- agent_http.cpp
   void route(net::Request&& request, net::Responder responder);
   nlohmann::json renderState() const;
+  nlohmann::json renderMetrics() const;
   nlohmann::json renderFramework(const FrameworkRecord& framework) const;
   void serveFilesRead(const net::Request& request, net::Responder& responder);
   void serveFilesDownload(const net::Request& request, net::Responder& responder);
@@ -215,6 +243,7 @@ class AgentDaemon {
 
   StatusUpdateManager statusUpdates_;
   std::unique_ptr<Containerizer> containerizer_;
+  std::unique_ptr<Fetcher> fetcher_;  // its workers touch only the Fetcher; results are posted to io_
   Checkpointer checkpointer_;
   boost::asio::steady_timer recoveredTimer_;
   GarbageCollector sandboxGc_;

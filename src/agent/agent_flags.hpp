@@ -56,6 +56,10 @@ struct AgentFlags {
   Duration gcDelay = std::chrono::hours(24 * 7);
   double gcDiskHeadroom = 0.1;
   Duration diskWatchInterval = std::chrono::minutes(1);
+  // Fetcher (fetcher.hpp): cache directory (empty: <work_dir>/fetch) and size, stall timeout.
+  std::string fetcherCacheDir;
+  uint64_t fetcherCacheSize = uint64_t{2} << 30;
+  Duration fetcherStallTimeout = std::chrono::minutes(1);
   Duration registrationBackoffMin = std::chrono::seconds(1);
   Duration registrationBackoffMax = std::chrono::seconds(30);
   // Every flag as given, for /flags.

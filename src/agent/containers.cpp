@@ -69,6 +69,8 @@ Result<pid_t> AgentDaemon::launchContainer(const FrameworkRecord& framework, Exe
 
 void AgentDaemon::updateContainerLimits(FrameworkRecord& framework, ExecutorRecord& executor) {
   if (executor.commandExecutor) return;  // its one task was counted at launch
+  // No container yet while fetching: it is sized at its launch.
+  if (executor.state == ExecutorRecord::State::kFetching) return;
   ContainerLimits limits = containerLimitsOf(framework, executor);
   if (limits.cpus == executor.limits.cpus && limits.memoryBytes == executor.limits.memoryBytes) return;
   executor.limits = limits;

@@ -34,7 +34,7 @@ void AgentDaemon::handleExecutorApi(net::Request&& request, net::Responder respo
         net::Response::text(400, "Framework '" + call.framework_id().value() + "' cannot be found"));
   }
   ExecutorRecord* executor = fw->executor(ExecutorId(call.executor_id().value()));
-  if (executor == nullptr) {
+  if (executor == nullptr || executor->state == ExecutorRecord::State::kFetching) {
     return responder.respond(
         net::Response::text(400, "Executor '" + call.executor_id().value() + "' cannot be found"));
   }

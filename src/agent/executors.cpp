@@ -87,7 +87,7 @@ std::map<std::string, std::string> AgentDaemon::executorEnvironment(const Framew
 }
 
 Result<ExecutorRecord*> AgentDaemon::launchExecutor(FrameworkRecord& framework, const v1::ExecutorInfo& info,
-                                                    bool commandExecutor) {
+                                                    bool commandExecutor, const FetchPlan& fetch) {
   auto record = std::make_unique<ExecutorRecord>();
   record->info = info;
   record->info.mutable_framework_id()->set_value(framework.id.value());
@@ -102,9 +102,28 @@ Result<ExecutorRecord*> AgentDaemon::launchExecutor(FrameworkRecord& framework, 
   fs::remove(latest, ec);
   fs::create_directory_symlink(record->containerId, latest, ec);
   if (ec) spdlog::warn("Failed to link {}: {}", latest.string(), ec.message());
+  record->timer = std::make_unique<boost::asio::steady_timer>(io_);
 
+  const ExecutorId executorId(info.executor_id().value());
+  if (!fetch.uris.empty()) {
+    // Spawned by onFetched() once the sandbox holds every URI.
+    record->state = ExecutorRecord::State::kFetching;
+    ExecutorRecord* raw = record.get();
+    framework.executors[executorId] = std::move(record);
+    startFetch(framework, *raw, fetch);
+    return raw;
+  }
+  Status spawned = spawnExecutor(framework, *record);
+  if (!spawned) return spawned;
+  ExecutorRecord* raw = record.get();
+  framework.executors[executorId] = std::move(record);
+  return raw;
+}
+
+Status AgentDaemon::spawnExecutor(FrameworkRecord& framework, ExecutorRecord& executor) {
+  const v1::ExecutorInfo& info = executor.info;
   SpawnOptions spawn;
-  if (commandExecutor) {
+  if (executor.commandExecutor) {
     spawn.path = flags_.executorPath;
     spawn.argv = {flags_.executorPath};
   } else if (info.type() == v1::ExecutorInfo::DEFAULT) {
@@ -117,34 +136,33 @@ Result<ExecutorRecord*> AgentDaemon::launchExecutor(FrameworkRecord& framework, 
     spawn.path = line->first;
     spawn.argv = line->second;
   }
-  spawn.environment = mergedEnvironment(executorEnvironment(framework, *record));
-  spawn.workingDirectory = record->directory;
-  spawn.stdoutPath = record->directory + "/stdout";
-  spawn.stderrPath = record->directory + "/stderr";
+  spawn.environment = mergedEnvironment(executorEnvironment(framework, executor));
+  spawn.workingDirectory = executor.directory;
+  spawn.stdoutPath = executor.directory + "/stdout";
+  spawn.stderrPath = executor.directory + "/stderr";
   spawn.grouping = SpawnOptions::Grouping::kNewSession;
-  auto pid = launchContainer(framework, *record, std::move(spawn));
+  auto pid = launchContainer(framework, executor, std::move(spawn));
   if (!pid) return pid.status();
 
   ExecutorKey key{framework.id, ExecutorId(info.executor_id().value())};
-  watchContainerMemory(key, *record);
-  record->pid = *pid;
-  record->launchedAt = clock_.now();
-  record->timer = std::make_unique<boost::asio::steady_timer>(io_);
-  record->timer->expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(flags_.executorRegistrationTimeout));
-  record->timer->async_wait([this, key](boost::system::error_code ec) {
+  watchContainerMemory(key, executor);
+  executor.state = ExecutorRecord::State::kLaunching;
+  executor.pid = *pid;
+  executor.launchedAt = clock_.now();
+  executor.timer->expires_after(
+      std::chrono::duration_cast<std::chrono::milliseconds>(flags_.executorRegistrationTimeout));
+  executor.timer->async_wait([this, key](boost::system::error_code ec) {
     if (!ec) onRegistrationTimeout(key);
   });
   children_[*pid] = key;
   if (framework.info.checkpoint()) {
     checkpointOrLog(checkpointer_.writeExecutor(
-        agentId_, framework.id.value(), record->info,
-        ExecutorRun{record->containerId, record->directory, *pid, commandExecutor}));
+        agentId_, framework.id.value(), executor.info,
+        ExecutorRun{executor.containerId, executor.directory, *pid, executor.commandExecutor}));
   }
   spdlog::info("Launched executor {} of framework {} as pid {} in {}", key.second.value(), key.first.value(), *pid,
-               record->directory);
-  ExecutorRecord* raw = record.get();
-  framework.executors[key.second] = std::move(record);
-  return raw;
+               executor.directory);
+  return Status::ok();
 }
 
 void AgentDaemon::deliverTask(FrameworkRecord& framework, ExecutorRecord& executor, const v1::TaskInfo& task) {
@@ -189,6 +207,7 @@ void AgentDaemon::onRegistrationTimeout(const ExecutorKey& key) {
 void AgentDaemon::shutdownExecutor(FrameworkRecord& framework, ExecutorRecord& executor,
                                    ExecutorRecord::EndReason reason) {
   if (executor.state == ExecutorRecord::State::kTerminating) return;
+  if (executor.state == ExecutorRecord::State::kFetching) return abortFetch(framework, executor, reason);
   // Nothing of ours runs under an executor that is not subscribed.
   const bool launching = executor.state == ExecutorRecord::State::kLaunching ||
                          (executor.state == ExecutorRecord::State::kRecovering && !executor.subscribed());
@@ -273,12 +292,17 @@ void AgentDaemon::executorExited(FrameworkRecord& framework, ExecutorRecord& exe
   if (executor.stream) executor.stream->close();
   executor.stream.reset();
 
-  auto [state, reason, message] = orphanedTaskStatus(executor, how);
+  retireExecutor(framework, executor, orphanedTaskStatus(executor, how), waitStatus);
+}
+
+void AgentDaemon::retireExecutor(FrameworkRecord& framework, ExecutorRecord& executor, const OrphanStatus& orphan,
+                                 std::optional<int> waitStatus) {
+  const ExecutorId executorId(executor.info.executor_id().value());
   std::vector<TaskId> orphans;
   for (const auto& [taskId, task] : framework.tasks) {
     if (executorOf(task) == executorId && !isTerminalTaskState(task.state())) orphans.push_back(taskId);
   }
-  for (const TaskId& taskId : orphans) generateStatus(framework, taskId, state, reason, message);
+  for (const TaskId& taskId : orphans) generateStatus(framework, taskId, orphan.state, orphan.reason, orphan.message);
   // The master tracks custom executors only; command executors are the agent's business (as in Mesos).
   if (!executor.commandExecutor && !framework.terminating) {
     internal::AgentCall call;

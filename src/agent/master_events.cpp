@@ -165,7 +165,7 @@ void AgentDaemon::runTask(const internal::AgentEvent::RunTask& run) {
     return;
   }
   if (executor == nullptr) {
-    auto launched = launchExecutor(fw, info, command);
+    auto launched = launchExecutor(fw, info, command, fetchPlanForTask(fw, task));
     if (!launched) {
       spdlog::error("Failed to launch executor {}: {}", info.executor_id().value(), launched.error());
       generateStatus(fw, taskId, v1::TASK_FAILED, v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED,
@@ -239,7 +239,7 @@ void AgentDaemon::runTaskGroup(const internal::AgentEvent::RunTaskGroup& run) {
                    v1::TaskStatus::REASON_EXECUTOR_TERMINATED, "Executor is terminating");
   }
   if (executor == nullptr) {
-    auto launched = launchExecutor(fw, info, false);
+    auto launched = launchExecutor(fw, info, false, fetchPlanForGroup(fw, info, group));
     if (!launched) {
       spdlog::error("Failed to launch default executor {}: {}", info.executor_id().value(), launched.error());
       failAll(v1::TASK_FAILED, v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED,
@@ -251,6 +251,11 @@ void AgentDaemon::runTaskGroup(const internal::AgentEvent::RunTaskGroup& run) {
       return sendToMaster(std::move(call));
     }
     executor = *launched;
+  } else if (!fetchPlanForGroup(fw, v1::ExecutorInfo(), group).uris.empty()) {
+    spdlog::warn(
+        "Not fetching the URIs of the tasks of a group for running executor {}: only the group that "
+        "starts an executor has its URIs fetched",
+        info.executor_id().value());
   }
   deliverTaskGroup(fw, *executor, group);
 }
@@ -270,14 +275,29 @@ void AgentDaemon::killTask(const internal::AgentEvent::KillTask& kill) {
                    "Killed: its executor is gone");
     return;
   }
-  auto queued = std::find_if(executor->queuedTasks.begin(), executor->queuedTasks.end(),
-                             [&](const v1::TaskInfo& info) { return info.task_id().value() == taskId.value(); });
-  if (queued != executor->queuedTasks.end()) {
+  auto isKilled = [&](const v1::TaskInfo& info) { return info.task_id().value() == taskId.value(); };
+  auto queued = std::find_if(executor->queuedTasks.begin(), executor->queuedTasks.end(), isKilled);
+  // While fetching, a queued group dies whole, as its default executor would kill it.
+  auto queuedGroup =
+      std::find_if(executor->queuedGroups.begin(), executor->queuedGroups.end(), [&](const v1::TaskGroupInfo& group) {
+        return executor->state == ExecutorRecord::State::kFetching &&
+               std::any_of(group.tasks().begin(), group.tasks().end(), isKilled);
+      });
+  if (queued != executor->queuedTasks.end() || queuedGroup != executor->queuedGroups.end()) {
     // Never delivered: the agent answers for the executor.
-    executor->queuedTasks.erase(queued);
-    generateStatus(*fw, taskId, v1::TASK_KILLED, v1::TaskStatus::REASON_TASK_KILLED_DURING_LAUNCH,
-                   "Killed before delivery to the executor");
-    bool idle = executor->queuedTasks.empty();
+    std::vector<TaskId> killed{taskId};
+    if (queued != executor->queuedTasks.end()) {
+      executor->queuedTasks.erase(queued);
+    } else {
+      killed.clear();
+      for (const v1::TaskInfo& info : queuedGroup->tasks()) killed.emplace_back(info.task_id().value());
+      executor->queuedGroups.erase(queuedGroup);
+    }
+    for (const TaskId& id : killed) {
+      generateStatus(*fw, id, v1::TASK_KILLED, v1::TaskStatus::REASON_TASK_KILLED_DURING_LAUNCH,
+                     "Killed before delivery to the executor");
+    }
+    bool idle = executor->queuedTasks.empty() && executor->queuedGroups.empty();
     for (const TaskId& launched : executor->launchedTasks) {
       const v1::Task* other = fw->task(launched);
       if (other != nullptr && !isTerminalTaskState(other->state())) idle = false;

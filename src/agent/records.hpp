@@ -33,6 +33,7 @@ namespace mezzo::agent {
 
 struct ExecutorRecord {
   enum class State {
+    kFetching,     // its URIs are being fetched into the sandbox; no process yet
     kLaunching,    // spawned, not subscribed yet
     kRecovering,   // found alive after an agent restart; must re-subscribe
     kRunning,      // subscribed at least once

@@ -4,6 +4,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "agent/agent_daemon.hpp"
+#include "agent/fetcher_uri.hpp"
 #include "mezzo/common/durations.hpp"
 #include "mezzo/common/logging.hpp"
 
@@ -74,6 +75,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--disk_watch_interval", diskWatchInterval, "How often disk usage is checked for sandbox GC")
       ->capture_default_str();
+  std::string fetcherCacheSize = "2GB";
+  std::string fetcherStallTimeout = "1mins";
+  app.add_option("--fetcher_cache_dir", flags.fetcherCacheDir,
+                 "Directory of the fetcher cache, emptied at start-up (default: <work_dir>/fetch)");
+  app.add_option("--fetcher_cache_size", fetcherCacheSize, "Size bound of the fetcher cache (B, KB, MB, GB, TB)")
+      ->capture_default_str();
+  app.add_option("--fetcher_stall_timeout", fetcherStallTimeout,
+                 "A download making no progress for this long fails (whole seconds)")
+      ->capture_default_str();
   app.add_option("--log_level", logLevel, "trace, debug, info, warn, error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -92,6 +102,13 @@ int main(int argc, char** argv) {
   flags.executorReregistrationTimeout = parse(reregistrationTimeout, "executor_reregistration_timeout");
   flags.gcDelay = parse(gcDelay, "gc_delay");
   flags.diskWatchInterval = parse(diskWatchInterval, "disk_watch_interval");
+  flags.fetcherStallTimeout = parse(fetcherStallTimeout, "fetcher_stall_timeout");
+  if (auto size = agent::parseByteSize(fetcherCacheSize)) {
+    flags.fetcherCacheSize = *size;
+  } else {
+    spdlog::critical("Invalid --fetcher_cache_size: {}", size.error());
+    return 1;
+  }
   flags.recover = recover == "cleanup" ? agent::RecoverMode::kCleanup : agent::RecoverMode::kReconnect;
   flags.registrationBackoffMin = parse(registrationBackoff, "registration_backoff_factor");
   flags.registrationBackoffMax = std::max(flags.registrationBackoffMax, flags.registrationBackoffMin);
