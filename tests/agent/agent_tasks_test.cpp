@@ -31,14 +31,6 @@ v1::TaskInfo customExecutorTask(const std::string& id, const v1::Offer& offer, c
   return task;
 }
 
-Call killCall(const std::string& taskId, const v1::Offer& offer) {
-  Call call;
-  call.set_type(Call::KILL);
-  call.mutable_kill()->mutable_task_id()->set_value(taskId);
-  *call.mutable_kill()->mutable_agent_id() = offer.agent_id();
-  return call;
-}
-
 net::Endpoint agentEndpoint(LocalCluster& cluster) { return net::Endpoint{"127.0.0.1", cluster.agentPort(0)}; }
 
 class AgentTasksTest : public ::testing::Test {

@@ -31,14 +31,6 @@ v1::CommandInfo::URI* addUri(v1::TaskInfo& task, const std::string& value) {
   return uri;
 }
 
-Call killCall(const std::string& taskId, const v1::Offer& offer) {
-  Call call;
-  call.set_type(Call::KILL);
-  call.mutable_kill()->mutable_task_id()->set_value(taskId);
-  *call.mutable_kill()->mutable_agent_id() = offer.agent_id();
-  return call;
-}
-
 class FetcherE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -189,6 +189,14 @@ v1::TaskInfo commandTask(const std::string& id, const v1::Offer& offer, const st
   return task;
 }
 
+Call killCall(const std::string& taskId, const v1::Offer& offer) {
+  Call call;
+  call.set_type(Call::KILL);
+  call.mutable_kill()->mutable_task_id()->set_value(taskId);
+  *call.mutable_kill()->mutable_agent_id() = offer.agent_id();
+  return call;
+}
+
 Call launchCall(const v1::Offer& offer, const std::vector<v1::TaskInfo>& tasks) {
   Call call;
   call.set_type(Call::ACCEPT);

@@ -93,5 +93,7 @@ Call subscribeCall(const std::string& name, double failoverTimeout = 0,
 v1::TaskInfo commandTask(const std::string& id, const v1::Offer& offer, const std::string& command,
                          const std::string& resources = "cpus:0.1;mem:32");
 Call launchCall(const v1::Offer& offer, const std::vector<v1::TaskInfo>& tasks);
+// KILL of `taskId` on the offer's agent.
+Call killCall(const std::string& taskId, const v1::Offer& offer);
 
 }  // namespace mezzo::testing
