@@ -26,7 +26,7 @@ constexpr int kKillRounds = 50;
 constexpr auto kKillPause = std::chrono::milliseconds(10);
 
 template <typename Number>
-std::optional<Number> parseNumber(std::string_view text) {
+std::optional<Number> parseWhole(std::string_view text) {
   text = trim(text);
   Number value{};
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -63,7 +63,7 @@ std::map<std::string, uint64_t> parseFlatKeyed(std::string_view text) {
     line = trim(line);
     size_t space = line.find(' ');
     if (space == std::string_view::npos) continue;
-    if (auto value = parseNumber<uint64_t>(line.substr(space + 1))) values[std::string(line.substr(0, space))] = *value;
+    if (auto value = parseWhole<uint64_t>(line.substr(space + 1))) values[std::string(line.substr(0, space))] = *value;
   }
   return values;
 }
@@ -76,7 +76,7 @@ std::map<std::string, uint64_t> readFlatKeyed(const std::string& file) {
 std::optional<uint64_t> readNumber(const std::string& file) {
   auto text = readControl(file);
   if (!text) return std::nullopt;
-  return parseNumber<uint64_t>(*text);
+  return parseWhole<uint64_t>(*text);
 }
 
 std::optional<uint64_t> lookup(const std::map<std::string, uint64_t>& values, const std::string& key) {
@@ -87,7 +87,7 @@ std::optional<uint64_t> lookup(const std::map<std::string, uint64_t>& values, co
 std::vector<pid_t> parsePids(std::string_view text) {
   std::vector<pid_t> pids;
   for (std::string_view line : split(text, '\n')) {
-    if (auto pid = parseNumber<pid_t>(line)) pids.push_back(*pid);
+    if (auto pid = parseWhole<pid_t>(line)) pids.push_back(*pid);
   }
   return pids;
 }

@@ -129,7 +129,7 @@ pid_t spawnShell(const std::string& script) {
   return pid ? *pid : -1;
 }
 
-bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 5s) {
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 5s) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!condition()) {
     if (std::chrono::steady_clock::now() > deadline) return false;
@@ -192,7 +192,7 @@ class Cgroups2HostTest : public ::testing::Test {
     pid_t pid = spawnShell("echo $$ > " + cgroups_->procsFiles(container).front() + " || exit 99; " + script);
     if (pid <= 0) return pid;
     children_.push_back(pid);
-    EXPECT_TRUE(waitFor([&] { return std::ranges::count(cgroups_->processes(container), pid) == 1; }));
+    EXPECT_TRUE(eventually([&] { return std::ranges::count(cgroups_->processes(container), pid) == 1; }));
     return pid;
   }
 
@@ -259,7 +259,7 @@ TEST_F(Cgroups2HostTest, AProcessJoinsThroughTheProcsFileBeforeExec) {
   pid_t pid = spawnShell("echo $$ > " + procs + " && exec sh -c 'sleep 30 & sleep 30 & wait'");
   ASSERT_GT(pid, 0);
   children_.push_back(pid);
-  EXPECT_TRUE(waitFor([&] { return cgroups_->processes("c1").size() == 3; })) << cgroups_->processes("c1").size();
+  EXPECT_TRUE(eventually([&] { return cgroups_->processes("c1").size() == 3; })) << cgroups_->processes("c1").size();
   EXPECT_TRUE(cgroups_->destroy("c1"));
   EXPECT_TRUE(WIFSIGNALED(waitStatus(pid)));
   EXPECT_FALSE(cgroups_->exists("c1"));
@@ -280,7 +280,7 @@ TEST_F(Cgroups2HostTest, FreezeAndSignalKillsForkedAndNestedProcesses) {
   ASSERT_GT(inner, 0);
   children_.push_back(inner);
   ASSERT_TRUE(writeControl(nested + "/cgroup.procs", std::to_string(inner)));
-  EXPECT_TRUE(waitFor([&] { return cgroups_->processes("c1").size() == 3; }));
+  EXPECT_TRUE(eventually([&] { return cgroups_->processes("c1").size() == 3; }));
 
   ASSERT_TRUE(cgroups_->destroy("c1"));
   EXPECT_TRUE(WIFSIGNALED(waitStatus(forker)));
@@ -411,7 +411,7 @@ TEST_F(Cgroups2HostTest, AProcessOverMemoryMaxIsOomKilledAndCounted) {
   const pid_t hog = runIn("c1", "x=x; while :; do x=$x$x; done");
   ASSERT_GT(hog, 0);
   EXPECT_TRUE(readable(*fd, 10000ms));
-  EXPECT_TRUE(waitFor([&] { return cgroups_->oomKills("c1") > 0; }, 10s));
+  EXPECT_TRUE(eventually([&] { return cgroups_->oomKills("c1") > 0; }, 10s));
   const int status = waitStatus(hog);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
   ::close(*fd);
