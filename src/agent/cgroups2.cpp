@@ -41,9 +41,11 @@ Status enableControllers(const std::string& dir, const std::set<std::string>& co
     if (enabled.contains(controller)) continue;
     Status status = writeControl(file, "+" + controller);
     if (!status) {
-      return Status::failedPrecondition("Cannot enable the cgroup2 controller '" + controller +
-                                        "' for the children of " + dir +
-                                        " (a cgroup holding processes cannot): " + status.message());
+      std::string message = "Cannot enable the cgroup2 controller '" + controller + "' for the children of ";
+      message += dir;
+      message += " (a cgroup holding processes cannot): ";
+      message += status.message();
+      return Status::failedPrecondition(std::move(message));
     }
   }
   return Status::ok();
