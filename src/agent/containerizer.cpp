@@ -12,7 +12,7 @@ namespace mezzo::agent {
 
 namespace {
 
-// The cgroup v1 subsystems the isolators (and the linux launcher) need.
+// The subsystems (v1 names) the isolators and the linux launcher need.
 std::vector<std::string> neededSubsystems(const IsolationOptions& options) {
   std::vector<std::string> needed;
   if (options.has(Isolator::kCgroupsCpu)) needed.push_back("cpu");
@@ -38,7 +38,7 @@ Result<Containerizer> Containerizer::create(IsolationOptions options) {
   Containerizer containerizer(std::move(options));
   const IsolationOptions& opts = containerizer.options_;
   if (opts.launcher == LauncherKind::kLinux || opts.usesCgroups()) {
-    auto cgroups = Cgroups::discover(opts.cgroupsRoot, neededSubsystems(opts));
+    auto cgroups = discoverCgroups(opts.cgroupsRoot, neededSubsystems(opts));
     if (!cgroups) return Status(cgroups.status().code(), "cgroups unavailable: " + cgroups.error());
     containerizer.cgroups_ = std::move(*cgroups);
   }
@@ -59,7 +59,7 @@ std::string Containerizer::describe() const {
   }
   if (options_.isolators.empty()) out << "(none)";
   out << ", launcher " << (options_.launcher == LauncherKind::kLinux ? "linux" : "posix");
-  if (cgroups_) out << ", cgroups v1 under '" << options_.cgroupsRoot << "'";
+  if (cgroups_) out << ", " << cgroups_->describe();
   return out.str();
 }
 

@@ -1,20 +1,22 @@
 // Containerizer: runs executors in isolated containers, as configured by
 // IsolationOptions (isolation.hpp). A container is named by its container
 // id and is, depending on the isolators:
-//   - cgroups `<hierarchy>/<cgroups_root>/<container id>` (cpu, cpuacct,
-//     memory, pids, freezer) with the container's limits;
+//   - cgroups `<hierarchy>/<cgroups_root>/<container id>` (v1: cpu,
+//     cpuacct, memory, pids, freezer; v2: one cgroup in the unified
+//     hierarchy) with the container's limits (container_cgroups.hpp);
 //   - rlimits set on the executor (and inherited by its tasks);
 //   - a mount namespace (filesystem/linux) and a pid namespace with its
 //     own /proc (namespaces/pid), entered by `mezzo-launch`;
 //   - always the executor's session.
 // launch() creates and limits the cgroups, then spawns the executor through
 // `mezzo-launch`, which joins them before exec (race-free placement).
-// destroy() kills everything in the container (freezer with the linux
+// destroy() kills everything in the container (its cgroup with the linux
 // launcher, the session otherwise) and removes its cgroups.
 //
 // Errors: launch() fails with the reason the container could not be made;
 // create() fails when a requested isolator is unavailable (for example
-// cgroups not mounted, not writable, or only cgroups v2).
+// neither cgroups v1 nor v2 offers what the isolators need, or our root is
+// not writable).
 //
 // Thread-safety: none; owned by the agent's event loop. Methods touch the
 // file system only (destroy() may wait a few tens of milliseconds).
@@ -22,11 +24,11 @@
 
 #include <sys/types.h>
 
-#include <optional>
+#include <memory>
 #include <set>
 #include <string>
 
-#include "agent/cgroups.hpp"
+#include "agent/container_cgroups.hpp"
 #include "agent/isolation.hpp"
 #include "agent/process.hpp"
 #include "agent/resource_statistics.hpp"
@@ -38,7 +40,7 @@ class Containerizer {
   static Result<Containerizer> create(IsolationOptions options);
 
   const IsolationOptions& options() const { return options_; }
-  bool usesCgroups() const { return cgroups_.has_value(); }
+  bool usesCgroups() const { return cgroups_ != nullptr; }
   // Human-readable summary for the start-up log.
   std::string describe() const;
 
@@ -48,7 +50,8 @@ class Containerizer {
 
   // True once the kernel has OOM-killed a process of the container.
   bool memoryLimitReached(const std::string& container) const;
-  // An eventfd signalled on the container's OOM events (see Cgroups).
+  // A descriptor readable on the container's memory events; drain it, then
+  // ask memoryLimitReached() (see ContainerCgroups::oomEventFd).
   Result<int> oomEventFd(const std::string& container) const;
 
   ResourceStatistics usage(const std::string& container, pid_t sessionLeader, const ContainerLimits& limits) const;
@@ -69,7 +72,7 @@ class Containerizer {
   explicit Containerizer(IsolationOptions options) : options_(std::move(options)) {}
 
   IsolationOptions options_;
-  std::optional<Cgroups> cgroups_;
+  std::unique_ptr<ContainerCgroups> cgroups_;  // null without cgroups
 };
 
 }  // namespace mezzo::agent

@@ -4,8 +4,10 @@
 // TASK_FAILED / REASON_CONTAINER_LIMITATION_MEMORY), destroying containers,
 // re-finding them after a restart, and /monitor/statistics.
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
-#include <boost/asio/read.hpp>
+#include <array>
+#include <boost/asio/posix/descriptor_base.hpp>
 
 #include "agent/agent_daemon.hpp"
 #include "agent/containerizer.hpp"
@@ -91,16 +93,20 @@ void AgentDaemon::watchContainerMemory(const ExecutorKey& key, ExecutorRecord& e
 }
 
 void AgentDaemon::awaitOomEvent(const ExecutorKey& key, ExecutorRecord& executor) {
-  auto counter = std::make_shared<uint64_t>(0);
-  boost::asio::async_read(*executor.oomWatch, boost::asio::buffer(counter.get(), sizeof(uint64_t)),
-                          [this, key, counter](boost::system::error_code ec, size_t) {
-                            if (ec) return;  // closed: the container is gone
-                            FrameworkRecord* fw = framework(key.first);
-                            ExecutorRecord* executor = fw != nullptr ? fw->executor(key.second) : nullptr;
-                            if (executor == nullptr || !executor->oomWatch) return;
-                            // Also signalled when the cgroup is removed: look before acting.
-                            if (!enforceMemoryLimit(*fw, *executor)) awaitOomEvent(key, *executor);
-                          });
+  // An eventfd (cgroups v1) or inotify descriptor (v2): wait until it is
+  // readable, drain it, then look at the OOM counter.
+  auto onEvent = [this, key](boost::system::error_code ec) {
+    if (ec) return;  // closed: the container is gone
+    FrameworkRecord* fw = framework(key.first);
+    ExecutorRecord* executor = fw != nullptr ? fw->executor(key.second) : nullptr;
+    if (executor == nullptr || !executor->oomWatch) return;
+    std::array<char, 4096> events{};
+    while (::read(executor->oomWatch->native_handle(), events.data(), events.size()) > 0) {
+    }
+    // Also signalled when the cgroup is removed: look before acting.
+    if (!enforceMemoryLimit(*fw, *executor)) awaitOomEvent(key, *executor);
+  };
+  executor.oomWatch->async_wait(boost::asio::posix::descriptor_base::wait_read, std::move(onEvent));
 }
 
 bool AgentDaemon::enforceMemoryLimit(FrameworkRecord& framework, ExecutorRecord& executor) {

@@ -4,9 +4,10 @@
 // Isolators (comma list, Mesos names):
 //   cgroups/cpu    cpu.shares = 1024 x cpus; CFS quota = cpus x period
 //                  (unless --cgroups_enable_cfs=false); cpuacct for usage
+//                  (v2: cpu.weight from the shares, cpu.max)
 //   cgroups/mem    memory.limit_in_bytes (and memsw where swap is
-//                  accounted); an OOM kill is reported as
-//                  REASON_CONTAINER_LIMITATION_MEMORY
+//                  accounted; v2: memory.max, memory.swap.max = 0); an OOM
+//                  kill is reported as REASON_CONTAINER_LIMITATION_MEMORY
 //   cgroups/pids   pids.max = --cgroups_pids_max
 //   posix/rlimits  RLIMIT_DATA = the memory limit, per process (the fallback
 //                  where cgroups are missing; see docs/agent.md)
@@ -18,8 +19,9 @@
 //   filesystem/linux  the container has its own mount namespace (slave
 //                  propagation: host mounts reach it, its mounts stay in)
 //
-// Launchers: `linux` tracks and destroys a container through its freezer
-// cgroup (nothing escapes by calling setsid); `posix` through the
+// Launchers: `linux` tracks and destroys a container through its cgroup
+// (v1 freezer; v2 cgroup.kill/cgroup.freeze; nothing escapes by calling
+// setsid); `posix` through the
 // executor's session. Both start the executor through the small
 // `mezzo-launch` helper when there is anything to set up (join cgroups,
 // set rlimits) so that the setup is done before exec.

@@ -6,8 +6,11 @@
 // an agent restart and orphans are removed; posix/rlimits caps memory where
 // cgroups are not used.
 //
-// cgroup tests skip (with the reason) where cgroups v1 is not mounted or
-// not writable. Each test uses its own --cgroups_root.
+// The agent and these tests pick the cgroup version the same way
+// (discoverCgroups: v1 where every subsystem is a v1 hierarchy, else v2);
+// cgroup tests skip (with the reason) where neither offers what the
+// isolators need or our root is not writable. Each test uses its own
+// --cgroups_root.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -16,7 +19,7 @@
 #include <fstream>
 #include <thread>
 
-#include "agent/cgroups.hpp"
+#include "agent/container_cgroups.hpp"
 #include "harness/process.hpp"
 #include "harness/scheduler_session.hpp"
 
@@ -43,14 +46,12 @@ class AgentIsolationTest : public ::testing::Test {
     cluster.reset();  // agents stop and destroy the containers of non-checkpointing frameworks
     if (!cgroups) return;
     for (const std::string& container : cgroups->containers()) (void)cgroups->destroy(container);
-    for (const std::string& subsystem : kSubsystems) {
-      ::rmdir(fs::path(cgroups->path(subsystem, "x")).parent_path().c_str());
-    }
+    EXPECT_TRUE(cgroups->removeRoot());
   }
 
-  // Skips the test unless cgroups v1 can be used here.
+  // Whether the cgroups the agent will use (v1 or v2) can be used here.
   bool cgroupsUsable() {
-    auto discovered = agent::Cgroups::discover(root, kSubsystems);
+    auto discovered = agent::discoverCgroups(root, kSubsystems);
     if (!discovered) {
       skipReason = discovered.error();
       return false;
@@ -139,7 +140,7 @@ class AgentIsolationTest : public ::testing::Test {
 
   std::string root;
   std::string skipReason;
-  std::optional<agent::Cgroups> cgroups;
+  std::unique_ptr<agent::ContainerCgroups> cgroups;
   std::unique_ptr<LocalCluster> cluster;
   std::unique_ptr<SchedulerSession> session;
   v1::Offer offer;
@@ -148,7 +149,7 @@ class AgentIsolationTest : public ::testing::Test {
 constexpr const char* kCgroupIsolation = "--isolation=cgroups/cpu,cgroups/mem,cgroups/pids";
 
 TEST_F(AgentIsolationTest, MemoryHogFailsWithLimitationWhileNeighbourKeepsRunning) {
-  if (!cgroupsUsable()) GTEST_SKIP() << "cgroups v1 not usable here: " << skipReason;
+  if (!cgroupsUsable()) GTEST_SKIP() << "cgroups not usable here: " << skipReason;
   start(ClusterOptions().withAgentFlag(kCgroupIsolation));
   ASSERT_EQ(session->call(launchCall(offer, {commandTask("neighbour", offer, "sleep 60", "cpus:0.1;mem:32"),
                                              commandTask("hog", offer, hog() + " mem 512", "cpus:0.1;mem:64")}))
@@ -181,7 +182,7 @@ TEST_F(AgentIsolationTest, MemoryHogFailsWithLimitationWhileNeighbourKeepsRunnin
 }
 
 TEST_F(AgentIsolationTest, HalfACpuTaskUsesAboutHalfACore) {
-  if (!cgroupsUsable()) GTEST_SKIP() << "cgroups v1 not usable here: " << skipReason;
+  if (!cgroupsUsable()) GTEST_SKIP() << "cgroups not usable here: " << skipReason;
   start(ClusterOptions().withAgentFlag(kCgroupIsolation));
   ASSERT_EQ(session->call(launchCall(offer, {commandTask("burn", offer, hog() + " cpu 2 30", "cpus:0.5;mem:64")}))
                 ->status,
@@ -204,7 +205,7 @@ TEST_F(AgentIsolationTest, HalfACpuTaskUsesAboutHalfACore) {
 }
 
 TEST_F(AgentIsolationTest, WithoutTheCfsCapTheSameTaskUsesMore) {
-  if (!cgroupsUsable()) GTEST_SKIP() << "cgroups v1 not usable here: " << skipReason;
+  if (!cgroupsUsable()) GTEST_SKIP() << "cgroups not usable here: " << skipReason;
   start(ClusterOptions().withAgentFlag(kCgroupIsolation).withAgentFlag("--cgroups_enable_cfs=false"));
   ASSERT_EQ(session->call(launchCall(offer, {commandTask("burn", offer, hog() + " cpu 2 30", "cpus:0.5;mem:64")}))
                 ->status,
@@ -230,7 +231,7 @@ TEST_F(AgentIsolationTest, WithoutTheCfsCapTheSameTaskUsesMore) {
 }
 
 TEST_F(AgentIsolationTest, RestartedAgentKeepsLiveContainersAndRemovesOrphans) {
-  if (!cgroupsUsable()) GTEST_SKIP() << "cgroups v1 not usable here: " << skipReason;
+  if (!cgroupsUsable()) GTEST_SKIP() << "cgroups not usable here: " << skipReason;
   start(ClusterOptions().withAgentFlag(kCgroupIsolation).withAgentFlag("--executor_reregistration_timeout=3secs"),
         /*checkpoint=*/true);
   ASSERT_EQ(session->call(launchCall(offer, {commandTask("survivor", offer, "sleep 600", "cpus:0.1;mem:32")}))
