@@ -20,7 +20,7 @@
 #include <sstream>
 #include <thread>
 
-#include "agent/cgroups.hpp"
+#include "agent/container_cgroups.hpp"
 #include "harness/process.hpp"
 #include "harness/scheduler_session.hpp"
 #include "harness/task_updates.hpp"
@@ -184,10 +184,10 @@ class NamespacesIsolationTest : public ::testing::Test {
   void TearDown() override {
     session.reset();
     cluster.reset();
-    auto cgroups = agent::Cgroups::discover(root, {"freezer"});
+    auto cgroups = agent::discoverCgroups(root, {"freezer"});
     if (!cgroups) return;
-    for (const std::string& container : cgroups->containers()) (void)cgroups->destroy(container);
-    ::rmdir(fs::path(cgroups->path("freezer", "x")).parent_path().c_str());
+    for (const std::string& container : (*cgroups)->containers()) (void)(*cgroups)->destroy(container);
+    (void)(*cgroups)->removeRoot();
   }
 
   std::string root;
@@ -197,7 +197,7 @@ class NamespacesIsolationTest : public ::testing::Test {
 
 TEST_F(NamespacesIsolationTest, TasksSeeTheExecutorAsPidOne) {
   if (std::string why = namespacesUnavailable(); !why.empty()) GTEST_SKIP() << why;
-  if (auto freezer = agent::Cgroups::discover(root, {"freezer"}); !freezer) {
+  if (auto freezer = agent::discoverCgroups(root, {"freezer"}); !freezer) {
     GTEST_SKIP() << "the linux launcher needs the freezer cgroup: " << freezer.error();
   }
   cluster = std::make_unique<LocalCluster>(ClusterOptions()
