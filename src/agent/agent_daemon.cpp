@@ -122,6 +122,7 @@ void AgentDaemon::route(net::Request&& request, net::Responder responder) {
   if (path.ends_with(".json")) path = path.substr(0, path.size() - 5);
 
   if (path == "/api/v1/executor") return handleExecutorApi(std::move(request), std::move(responder));
+  if (path == "/api/v1") return handleOperatorApi(std::move(request), std::move(responder));
   if (path == "/health") return responder.respond(net::Response::empty(200));
   if (request.method() != http::verb::get && request.method() != http::verb::head) {
     net::Response response = net::Response::text(405, "Expecting a GET request");

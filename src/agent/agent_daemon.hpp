@@ -20,7 +20,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <deque>
 #include <map>
 #include <memory>
@@ -39,6 +38,7 @@
 #include "mezzo/internal/agent_protocol.pb.h"
 #include "mezzo/net/http_client.hpp"
 #include "mezzo/net/http_server.hpp"
+#include "mezzo/v1/agent/agent.pb.h"
 #include "mezzo/v1/executor/executor.pb.h"
 
 namespace mezzo::agent {
@@ -184,6 +184,9 @@ class AgentDaemon {
 
   // --------------------------------------------------- executor_api.cpp
   void handleExecutorApi(net::Request&& request, net::Responder responder);
+  // POST /api/v1: the v1 operator API (operator_api.cpp).
+  void handleOperatorApi(net::Request&& request, net::Responder responder);
+  v1::agent::Response::GetContainers containersView() const;
   void executorSubscribe(FrameworkRecord& framework, ExecutorRecord& executor, const v1::executor::Call& call,
                          MediaType mediaType, net::Responder& responder);
   Status executorUpdate(FrameworkRecord& framework, ExecutorRecord& executor, v1::TaskStatus status);

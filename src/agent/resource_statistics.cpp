@@ -31,6 +31,26 @@ nlohmann::json ResourceStatistics::toJson() const {
   return out;
 }
 
+v1::ResourceStatistics ResourceStatistics::toProto() const {
+  v1::ResourceStatistics out;
+  out.set_timestamp(timestamp);
+  if (processes) out.set_processes(*processes);
+  if (threads) out.set_threads(*threads);
+  if (cpusUserTimeSecs) out.set_cpus_user_time_secs(*cpusUserTimeSecs);
+  if (cpusSystemTimeSecs) out.set_cpus_system_time_secs(*cpusSystemTimeSecs);
+  if (cpusLimit) out.set_cpus_limit(*cpusLimit);
+  if (cpusNrPeriods) out.set_cpus_nr_periods(*cpusNrPeriods);
+  if (cpusNrThrottled) out.set_cpus_nr_throttled(*cpusNrThrottled);
+  if (cpusThrottledTimeSecs) out.set_cpus_throttled_time_secs(*cpusThrottledTimeSecs);
+  if (memTotalBytes) out.set_mem_total_bytes(*memTotalBytes);
+  if (memRssBytes) out.set_mem_rss_bytes(*memRssBytes);
+  if (memCacheBytes) out.set_mem_cache_bytes(*memCacheBytes);
+  if (memSwapBytes) out.set_mem_swap_bytes(*memSwapBytes);
+  if (memMappedFileBytes) out.set_mem_mapped_file_bytes(*memMappedFileBytes);
+  if (memLimitBytes) out.set_mem_limit_bytes(*memLimitBytes);
+  return out;
+}
+
 ResourceStatistics sampleProcesses(const std::vector<pid_t>& pids) {
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   const uint64_t pageSize = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));

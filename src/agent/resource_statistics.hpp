@@ -13,6 +13,8 @@
 #include <optional>
 #include <vector>
 
+#include "mezzo/v1/mesos.pb.h"
+
 namespace mezzo::agent {
 
 struct ResourceStatistics {
@@ -34,6 +36,8 @@ struct ResourceStatistics {
 
   // {"timestamp": ..., "cpus_user_time_secs": ..., ...}; empty fields are left out.
   nlohmann::json toJson() const;
+  // The same fields as the v1 message (operator GET_CONTAINERS).
+  v1::ResourceStatistics toProto() const;
 };
 
 // Sums /proc/<pid>/stat (utime, stime, rss, threads) over `pids`.

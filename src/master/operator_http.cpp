@@ -10,6 +10,7 @@
 
 #include "master/master_daemon.hpp"
 #include "master/operator_views.hpp"
+#include "mezzo/common/metrics.hpp"
 #include "mezzo/net/api_request.hpp"
 #include "mezzo/version.hpp"
 
@@ -32,17 +33,6 @@ bool answeredByStandby(Call::Type type) {
     default:
       return false;
   }
-}
-
-Response::GetMetrics metricsFrom(const nlohmann::json& snapshot) {
-  Response::GetMetrics out;
-  for (const auto& [name, value] : snapshot.items()) {
-    if (!value.is_number()) continue;
-    v1::Metric* metric = out.add_metrics();
-    metric->set_name(name);
-    metric->set_value(value.get<double>());
-  }
-  return out;
 }
 
 }  // namespace
@@ -88,7 +78,7 @@ void MasterDaemon::handleOperator(net::Request&& request, net::Responder respond
       return reply(Response::GET_VERSION);
     }
     case Call::GET_METRICS:
-      *response.mutable_get_metrics() = metricsFrom(renderMetrics(*core_, leadership_, now));
+      appendMetrics(renderMetrics(*core_, leadership_, now), response.mutable_get_metrics()->mutable_metrics());
       return reply(Response::GET_METRICS);
     case Call::GET_STATE:
       *response.mutable_get_state() = views::state(*core_);
@@ -124,12 +114,13 @@ void MasterDaemon::handleOperator(net::Request&& request, net::Responder respond
         return fail(Status::invalidArgument(weights ? "Expecting 'update_weights' to be present"
                                                     : "Expecting 'update_quota' to be present"));
       }
-      auto ticket = weights ? core_->updateWeights(call.update_weights(), now)
-                            : core_->updateQuota(call.update_quota(), now);
+      auto ticket =
+          weights ? core_->updateWeights(call.update_weights(), now) : core_->updateQuota(call.update_quota(), now);
       return awaitRegistryWrite(ticket, std::move(responder));
     }
     case Call::MARK_AGENT_GONE: {
-      if (!call.has_mark_agent_gone()) return fail(Status::invalidArgument("Expecting 'mark_agent_gone' to be present"));
+      if (!call.has_mark_agent_gone())
+        return fail(Status::invalidArgument("Expecting 'mark_agent_gone' to be present"));
       auto ticket = core_->markAgentGone(AgentId(call.mark_agent_gone().agent_id().value()), now);
       if (!ticket) return fail(ticket.status());
       if (!*ticket) return responder.respond(net::Response::empty(200));  // already gone

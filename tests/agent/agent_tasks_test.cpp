@@ -8,6 +8,7 @@
 #include "harness/scheduler_session.hpp"
 #include "harness/task_updates.hpp"
 #include "mezzo/common/task_states.hpp"
+#include "mezzo/v1/agent/agent.pb.h"
 
 namespace mezzo::testing {
 namespace {
@@ -130,6 +131,68 @@ TEST_F(AgentTasksTest, MaxCompletionTimeFailsATaskThatRunsTooLong) {
   const v1::TaskStatus& refused = seen["negative"].back();
   EXPECT_EQ(refused.state(), v1::TASK_ERROR);
   EXPECT_NE(refused.message().find("max_completion_time"), std::string::npos) << refused.message();
+}
+
+// The agent's v1 operator API: GET_CONTAINERS lists the running task's
+// container with its status and usage (JSON and protobuf); bad calls get
+// 4xx, calls Mezzo's agent does not implement 501.
+TEST_F(AgentTasksTest, OperatorApiListsContainersWithTheirUsage) {
+  start();
+  v1::Offer offer = takeOffer(*session);
+  ASSERT_EQ(session->call(launchCall(offer, {commandTask("ops", offer, "sleep 30")}))->status, 202u);
+  auto running = session->followTask("ops", v1::TASK_RUNNING);
+  ASSERT_FALSE(running.empty());
+  ASSERT_EQ(running.back().state(), v1::TASK_RUNNING);
+
+  auto post = [&](const std::string& contentType, const std::string& body, const std::string& accept) {
+    net::ClientRequest request;
+    request.target = "/api/v1";
+    request.headers = {{"Content-Type", contentType}, {"Accept", accept}};
+    request.body = body;
+    return net::httpRequestSync(agentEndpoint(*cluster), std::move(request));
+  };
+  auto containers = post("application/json", R"({"type":"GET_CONTAINERS"})", "application/json");
+  ASSERT_TRUE(containers);
+  ASSERT_EQ(containers->status, 200u) << containers->body;
+  json answer = json::parse(containers->body);
+  EXPECT_EQ(answer["type"], "GET_CONTAINERS");
+  ASSERT_EQ(answer["get_containers"]["containers"].size(), 1u) << answer.dump();
+  json container = answer["get_containers"]["containers"][0];
+  EXPECT_EQ(container["executor_id"]["value"], "ops");
+  EXPECT_EQ(container["framework_id"]["value"], session->frameworkId());
+  EXPECT_FALSE(container["container_id"]["value"].get<std::string>().empty());
+  EXPECT_EQ(container["container_status"]["container_id"], container["container_id"]);
+  EXPECT_GT(container["container_status"]["executor_pid"].get<int>(), 1);
+  EXPECT_GT(container["resource_statistics"]["timestamp"].get<double>(), 0);
+  EXPECT_GE(container["resource_statistics"]["processes"].get<int>(), 2);  // the executor and `sleep`
+
+  // The same call in protobuf.
+  v1::agent::Call call;
+  call.set_type(v1::agent::Call::GET_CONTAINERS);
+  auto binary = post("application/x-protobuf", call.SerializeAsString(), "application/x-protobuf");
+  ASSERT_TRUE(binary);
+  ASSERT_EQ(binary->status, 200u);
+  v1::agent::Response response;
+  ASSERT_TRUE(response.ParseFromString(binary->body));
+  ASSERT_EQ(response.get_containers().containers_size(), 1);
+  EXPECT_EQ(response.get_containers().containers(0).executor_id().value(), "ops");
+
+  auto health = post("application/json", R"({"type":"GET_HEALTH"})", "application/json");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(json::parse(health->body)["get_health"]["healthy"], true);
+  for (const auto& [body, status] : std::vector<std::pair<std::string, unsigned>>{
+           {R"({"type":"GET_STATE"})", 501}, {R"({"type":"NO_SUCH_CALL"})", 400}, {"{not json", 400}, {"{}", 400}}) {
+    auto bad = post("application/json", body, "application/json");
+    ASSERT_TRUE(bad);
+    EXPECT_EQ(bad->status, status) << body << ": " << bad->body;
+  }
+  auto wrongType = post("text/plain", "{}", "application/json");
+  ASSERT_TRUE(wrongType);
+  EXPECT_EQ(wrongType->status, 415u);
+
+  ASSERT_EQ(session->call(killCall("ops", offer))->status, 202u);
+  auto killed = session->followTask("ops", v1::TASK_KILLED);
+  ASSERT_FALSE(killed.empty());
 }
 
 TEST_F(AgentTasksTest, CustomExecutorExitFailsItsTaskAndIsReported) {
