@@ -7,10 +7,9 @@
 #include "agent/agent_daemon.hpp"
 #include "agent/containerizer.hpp"
 #include "mezzo/common/codec.hpp"
-#include "mezzo/common/metrics.hpp"
+#include "mezzo/common/operator_responses.hpp"
 #include "mezzo/net/api_request.hpp"
 #include "mezzo/v1/agent/agent.pb.h"
-#include "mezzo/version.hpp"
 
 namespace mezzo::agent {
 
@@ -38,39 +37,26 @@ OperatorResponse::GetContainers AgentDaemon::containersView() const {
 }
 
 void AgentDaemon::handleOperatorApi(net::Request&& request, net::Responder responder) {
-  auto contentType = net::checkApiPost(request, responder);
-  if (!contentType) return;
-  auto accept = net::checkAccept(request, responder);
-  if (!accept) return;
-  OperatorCall call;
-  Status decoded = decodeMessage(*contentType, request.body(), &call);
-  if (!decoded) return responder.respond(net::Response::text(400, decoded.message()));
-  if (!call.has_type() || call.type() == OperatorCall::UNKNOWN) {
-    return responder.respond(net::Response::text(400, "Expecting 'type' to be present"));
-  }
+  auto decoded = net::decodeOperatorCall<OperatorCall>(request, responder);
+  if (!decoded) return;
+  const OperatorCall& call = decoded->call;
+  const MediaType accept = decoded->accept;
 
   OperatorResponse response;
   auto reply = [&](OperatorResponse::Type type) {
     response.set_type(type);
-    responder.respond(net::Response{200, std::string(mediaTypeName(*accept)), encodeMessage(*accept, response), {}});
+    responder.respond(net::Response{200, std::string(mediaTypeName(accept)), encodeMessage(accept, response), {}});
   };
   switch (call.type()) {
     case OperatorCall::GET_HEALTH:
       response.mutable_get_health()->set_healthy(true);
       return reply(OperatorResponse::GET_HEALTH);
     case OperatorCall::GET_FLAGS:
-      for (const auto& [name, value] : flags_.rendered) {
-        v1::Flag* flag = response.mutable_get_flags()->add_flags();
-        flag->set_name(name);
-        flag->set_value(value);
-      }
+      appendFlags(flags_.rendered, response.mutable_get_flags()->mutable_flags());
       return reply(OperatorResponse::GET_FLAGS);
-    case OperatorCall::GET_VERSION: {
-      v1::VersionInfo* version = response.mutable_get_version()->mutable_version_info();
-      version->set_version(kMezzoMesosVersion);
-      version->set_build_date(__DATE__);
+    case OperatorCall::GET_VERSION:
+      fillVersionInfo(response.mutable_get_version()->mutable_version_info());
       return reply(OperatorResponse::GET_VERSION);
-    }
     case OperatorCall::GET_METRICS:
       appendMetrics(renderMetrics(), response.mutable_get_metrics()->mutable_metrics());
       return reply(OperatorResponse::GET_METRICS);

@@ -10,7 +10,7 @@
 
 #include "master/master_daemon.hpp"
 #include "master/operator_views.hpp"
-#include "mezzo/common/metrics.hpp"
+#include "mezzo/common/operator_responses.hpp"
 #include "mezzo/net/api_request.hpp"
 #include "mezzo/version.hpp"
 
@@ -38,23 +38,17 @@ bool answeredByStandby(Call::Type type) {
 }  // namespace
 
 void MasterDaemon::handleOperator(net::Request&& request, net::Responder responder) {
-  auto contentType = net::checkApiPost(request, responder);
-  if (!contentType) return;
-  auto accept = net::checkAccept(request, responder);
-  if (!accept) return;
-  Call call;
-  Status decoded = decodeMessage(*contentType, request.body(), &call);
-  if (!decoded) return responder.respond(net::Response::text(400, decoded.message()));
-  if (!call.has_type() || call.type() == Call::UNKNOWN) {
-    return responder.respond(net::Response::text(400, "Expecting 'type' to be present"));
-  }
+  auto decoded = net::decodeOperatorCall<Call>(request, responder);
+  if (!decoded) return;
+  const Call& call = decoded->call;
+  const MediaType accept = decoded->accept;
   if (!answeredByStandby(call.type()) && redirectUnlessLeading(request, responder, "/api/v1")) return;
 
   TimePoint now = clock_.now();
   Response response;
   auto reply = [&](Response::Type type) {
     response.set_type(type);
-    responder.respond(net::Response{200, std::string(mediaTypeName(*accept)), encodeMessage(*accept, response), {}});
+    responder.respond(net::Response{200, std::string(mediaTypeName(accept)), encodeMessage(accept, response), {}});
   };
   auto fail = [&](const Status& status) {
     responder.respond(net::Response::text(net::httpStatusFor(status), status.message()));
@@ -65,18 +59,11 @@ void MasterDaemon::handleOperator(net::Request&& request, net::Responder respond
       response.mutable_get_health()->set_healthy(true);
       return reply(Response::GET_HEALTH);
     case Call::GET_FLAGS:
-      for (const auto& [name, value] : flags_.rendered) {
-        v1::Flag* flag = response.mutable_get_flags()->add_flags();
-        flag->set_name(name);
-        flag->set_value(value);
-      }
+      appendFlags(flags_.rendered, response.mutable_get_flags()->mutable_flags());
       return reply(Response::GET_FLAGS);
-    case Call::GET_VERSION: {
-      v1::VersionInfo* version = response.mutable_get_version()->mutable_version_info();
-      version->set_version(kMezzoMesosVersion);
-      version->set_build_date(__DATE__);
+    case Call::GET_VERSION:
+      fillVersionInfo(response.mutable_get_version()->mutable_version_info());
       return reply(Response::GET_VERSION);
-    }
     case Call::GET_METRICS:
       appendMetrics(renderMetrics(*core_, leadership_, now), response.mutable_get_metrics()->mutable_metrics());
       return reply(Response::GET_METRICS);

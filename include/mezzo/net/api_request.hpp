@@ -28,6 +28,35 @@ std::optional<MediaType> checkApiPost(const Request& request, Responder& respond
 // returns nullopt when neither JSON nor protobuf is acceptable.
 std::optional<MediaType> checkAccept(const Request& request, Responder& responder);
 
+// An operator API call (master or agent POST /api/v1) that passed the
+// checks above, decoded, with a known type; and the media type to answer in.
+template <typename Call>
+struct OperatorRequest {
+  Call call;
+  MediaType accept;
+};
+
+// Checks, decodes and answers 400 for a malformed or typeless call;
+// nullopt once the request has been answered.
+template <typename Call>
+std::optional<OperatorRequest<Call>> decodeOperatorCall(const Request& request, Responder& responder) {
+  auto contentType = checkApiPost(request, responder);
+  if (!contentType) return std::nullopt;
+  auto accept = checkAccept(request, responder);
+  if (!accept) return std::nullopt;
+  OperatorRequest<Call> decoded{Call(), *accept};
+  Status status = decodeMessage(*contentType, request.body(), &decoded.call);
+  if (!status) {
+    responder.respond(Response::text(400, status.message()));
+    return std::nullopt;
+  }
+  if (!decoded.call.has_type() || decoded.call.type() == Call::UNKNOWN) {
+    responder.respond(Response::text(400, "Expecting 'type' to be present"));
+    return std::nullopt;
+  }
+  return decoded;
+}
+
 // The HTTP status for a Status returned by a daemon's core:
 // kPermissionDenied -> 403, kUnavailable -> 503, kInternal -> 500, else 400.
 unsigned httpStatusFor(const Status& status);

@@ -1,0 +1,42 @@
+// Pieces of the v1 operator API answers that the master and the agent fill
+// alike: metrics from a /metrics/snapshot document, flags, version.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "mezzo/v1/mesos.pb.h"
+#include "mezzo/version.hpp"
+
+namespace mezzo {
+
+// The numeric entries of the snapshot as Metric messages (GET_METRICS).
+inline void appendMetrics(const nlohmann::json& snapshot, google::protobuf::RepeatedPtrField<v1::Metric>* out) {
+  for (const auto& [name, value] : snapshot.items()) {
+    if (!value.is_number()) continue;
+    v1::Metric* metric = out->Add();
+    metric->set_name(name);
+    metric->set_value(value.get<double>());
+  }
+}
+
+// GET_FLAGS: the daemon's flags as rendered for /flags.
+inline void appendFlags(const std::map<std::string, std::string>& rendered,
+                        google::protobuf::RepeatedPtrField<v1::Flag>* out) {
+  for (const auto& [name, value] : rendered) {
+    v1::Flag* flag = out->Add();
+    flag->set_name(name);
+    flag->set_value(value);
+  }
+}
+
+// GET_VERSION: the Mesos API level Mezzo speaks.
+inline void fillVersionInfo(v1::VersionInfo* version) {
+  version->set_version(kMezzoMesosVersion);
+  version->set_build_date(__DATE__);
+}
+
+}  // namespace mezzo
