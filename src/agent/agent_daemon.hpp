@@ -100,8 +100,9 @@ class AgentDaemon {
   // ------------------------------------------------------ executors.cpp
   // Creates the executor's record and sandbox, then spawns it, or (with
   // URIs to fetch) leaves it in kFetching until onFetched() spawns it.
+  // `supervisedTask`: the command task the agent runs itself (supervised_tasks.cpp).
   Result<ExecutorRecord*> launchExecutor(FrameworkRecord& framework, const v1::ExecutorInfo& info, bool commandExecutor,
-                                         const FetchPlan& fetch);
+                                         const FetchPlan& fetch, const v1::TaskInfo* supervisedTask = nullptr);
   Status spawnExecutor(FrameworkRecord& framework, ExecutorRecord& executor);
   v1::ExecutorInfo commandExecutorInfo(const FrameworkRecord& framework, const v1::TaskInfo& task) const;
   std::map<std::string, std::string> executorEnvironment(const FrameworkRecord& framework,
@@ -139,6 +140,25 @@ class AgentDaemon {
   void removeFramework(const FrameworkId& id);
   FrameworkRecord* framework(const FrameworkId& id);
   ExecutorId executorOf(const v1::Task& task) const;
+
+  // ------------------------------------------------ supervised_tasks.cpp
+  // True when the agent runs `task` itself (--command_tasks=supervised).
+  bool runsSupervised(const v1::TaskInfo& task) const;
+  // Where the supervisor of a container writes its task's wait status.
+  std::string supervisorStatusFile(const std::string& containerId) const;
+  std::optional<int> readSupervisorStatus(const std::string& containerId) const;
+  Status spawnSupervisedTask(FrameworkRecord& framework, ExecutorRecord& executor);
+  // Fills in what the command executor would (source EXECUTOR, ids, uuid) and records it.
+  void reportSupervisedTask(FrameworkRecord& framework, ExecutorRecord& executor, v1::TaskStatus status);
+  void armCompletionTimer(const ExecutorKey& key, ExecutorRecord& executor, Duration remaining);
+  void killSupervisedTask(FrameworkRecord& framework, ExecutorRecord& executor,
+                          const std::optional<v1::KillPolicy>& policy, std::optional<Duration> cap);
+  // SIGTERM now and SIGKILL after `grace` (at once when it is zero).
+  void escalateSupervisedKill(const ExecutorKey& key, ExecutorRecord& executor, Duration grace);
+  // The supervisor ended: the task's terminal update from its status file.
+  void finishSupervisedTask(FrameworkRecord& framework, ExecutorRecord& executor, std::optional<int> supervisorStatus);
+  // After an agent restart, for a supervisor still alive.
+  void reattachSupervisedTask(FrameworkRecord& framework, ExecutorRecord& executor);
 
   // ------------------------------------------------------- recovery.cpp
   // Reads the checkpoint and rebuilds frameworks, executors, tasks and

@@ -29,6 +29,13 @@ namespace mezzo::agent {
 // re-attach to them, or kill them (and report their tasks lost).
 enum class RecoverMode { kReconnect, kCleanup };
 
+// Who runs a command task (a task without ExecutorInfo): the agent itself,
+// through a `mezzo-launch --supervise` process per task (no executor
+// process, no executor API round trips), or a mezzo-executor process as in
+// Mesos. Tasks with a health check or a check always get the executor,
+// which runs the checks.
+enum class CommandTasks { kSupervised, kExecutor };
+
 struct AgentFlags {
   std::string master;  // host:port
   std::string ip = "127.0.0.1";
@@ -45,6 +52,7 @@ struct AgentFlags {
   Duration executorShutdownGracePeriod = std::chrono::seconds(5);
   Duration executorReregistrationTimeout = std::chrono::seconds(2);
   RecoverMode recover = RecoverMode::kReconnect;
+  CommandTasks commandTasks = CommandTasks::kSupervised;
   // Isolation (see isolation.hpp and docs/agent.md).
   std::string isolation = "posix/cpu,posix/mem";
   std::string launcher;  // linux | posix | empty = linux with cgroups isolators, else posix

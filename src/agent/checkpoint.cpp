@@ -83,6 +83,7 @@ Result<ExecutorRun> readRun(const fs::path& path) {
   run.directory = json.value("directory", "");
   run.pid = json.value("pid", -1);
   run.commandExecutor = json.value("command_executor", false);
+  run.supervised = json.value("supervised", false);
   return run;
 }
 
@@ -235,7 +236,8 @@ Status Checkpointer::writeExecutor(const std::string& agent, const std::string& 
   nlohmann::json json{{"container_id", run.containerId},
                       {"directory", run.directory},
                       {"pid", run.pid},
-                      {"command_executor", run.commandExecutor}};
+                      {"command_executor", run.commandExecutor},
+                      {"supervised", run.supervised}};
   status = writeFileAtomically(dir + "/executor.run", json.dump());
   std::error_code ec;
   fs::remove(dir + "/terminated", ec);  // a new run of a reused executor id

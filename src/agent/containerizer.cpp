@@ -42,8 +42,8 @@ Result<Containerizer> Containerizer::create(IsolationOptions options) {
     if (!cgroups) return Status(cgroups.status().code(), "cgroups unavailable: " + cgroups.error());
     containerizer.cgroups_ = std::move(*cgroups);
   }
-  const bool needsHelper = containerizer.cgroups_ || opts.has(Isolator::kPosixRlimits) || opts.usesNamespaces();
-  if (needsHelper && access(opts.launchHelperPath.c_str(), X_OK) != 0) {
+  // The helper also supervises command tasks run by the agent itself.
+  if (access(opts.launchHelperPath.c_str(), X_OK) != 0) {
     return Status::notFound("The launch helper " + opts.launchHelperPath + " is not executable");
   }
   return containerizer;
@@ -63,8 +63,10 @@ std::string Containerizer::describe() const {
   return out.str();
 }
 
-Result<pid_t> Containerizer::launch(const std::string& container, const ContainerLimits& limits, SpawnOptions spawn) {
+Result<pid_t> Containerizer::launch(const std::string& container, const ContainerLimits& limits, SpawnOptions spawn,
+                                   const std::string& supervisorStatusFile) {
   launch::Request request;
+  request.statusFile = supervisorStatusFile;
   if (cgroups_) {
     Status status = cgroups_->create(container);
     if (status) status = cgroups_->applyLimits(container, cgroupLimits(options_, limits));
@@ -79,7 +81,8 @@ Result<pid_t> Containerizer::launch(const std::string& container, const Containe
   }
   request.pidNamespace = options_.has(Isolator::kNamespacesPid);
   request.mountNamespace = request.pidNamespace || options_.has(Isolator::kFilesystemLinux);
-  if (!request.cgroupProcsFiles.empty() || !request.rlimits.empty() || request.mountNamespace) {
+  if (!request.cgroupProcsFiles.empty() || !request.rlimits.empty() || request.mountNamespace ||
+      !request.statusFile.empty()) {
     request.executable = std::move(spawn.path);
     request.argv = std::move(spawn.argv);
     spawn.path = options_.launchHelperPath;

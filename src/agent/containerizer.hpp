@@ -44,7 +44,10 @@ class Containerizer {
   // Human-readable summary for the start-up log.
   std::string describe() const;
 
-  Result<pid_t> launch(const std::string& container, const ContainerLimits& limits, SpawnOptions spawn);
+  // `supervisorStatusFile` non-empty: the program runs under
+  // `mezzo-launch --supervise=<file>` (launch_helper.hpp).
+  Result<pid_t> launch(const std::string& container, const ContainerLimits& limits, SpawnOptions spawn,
+                       const std::string& supervisorStatusFile = {});
   // New limits for a running container (a task was added to its executor).
   Status update(const std::string& container, const ContainerLimits& limits);
 

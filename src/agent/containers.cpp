@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <filesystem>
 #include <boost/asio/posix/descriptor_base.hpp>
 
 #include "agent/agent_daemon.hpp"
@@ -40,6 +41,10 @@ Status AgentDaemon::startContainerizer() {
   if (!containerizer) return containerizer.status();
   containerizer_ = std::make_unique<Containerizer>(std::move(*containerizer));
   spdlog::info("Containers: {}", containerizer_->describe());
+  // Status files of supervised command tasks (supervised_tasks.cpp).
+  std::error_code ec;
+  std::filesystem::create_directories(flags_.workDir + "/containers", ec);
+  if (ec) return Status::ioError("Cannot create " + flags_.workDir + "/containers: " + ec.message());
   return Status::ok();
 }
 
@@ -159,6 +164,12 @@ void AgentDaemon::recoverContainers() {
   }
   size_t orphans = containerizer_->cleanupOrphans(live);
   if (orphans > 0) spdlog::info("Destroyed {} orphaned containers under --cgroups_root", orphans);
+  // Status files nobody will read: their containers were settled or forgotten.
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(flags_.workDir + "/containers", ec)) {
+    const std::filesystem::path& path = entry.path();
+    if (!live.contains(path.stem().string())) std::filesystem::remove(path, ec);
+  }
 }
 
 nlohmann::json AgentDaemon::renderStatistics() const {

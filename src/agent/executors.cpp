@@ -87,11 +87,17 @@ std::map<std::string, std::string> AgentDaemon::executorEnvironment(const Framew
 }
 
 Result<ExecutorRecord*> AgentDaemon::launchExecutor(FrameworkRecord& framework, const v1::ExecutorInfo& info,
-                                                    bool commandExecutor, const FetchPlan& fetch) {
+                                                    bool commandExecutor, const FetchPlan& fetch,
+                                                    const v1::TaskInfo* supervisedTask) {
   auto record = std::make_unique<ExecutorRecord>();
   record->info = info;
   record->info.mutable_framework_id()->set_value(framework.id.value());
   record->commandExecutor = commandExecutor;
+  if (supervisedTask != nullptr) {
+    record->supervised.emplace();
+    record->supervised->info = *supervisedTask;
+    record->supervised->completionTimer = std::make_unique<boost::asio::steady_timer>(io_);
+  }
   record->containerId = randomUuidString();
   SandboxId sandbox{agentId_, framework.id.value(), info.executor_id().value(), record->containerId};
   record->directory = sandboxDirectory(flags_.workDir, sandbox);
@@ -113,14 +119,18 @@ Result<ExecutorRecord*> AgentDaemon::launchExecutor(FrameworkRecord& framework, 
     startFetch(framework, *raw, fetch);
     return raw;
   }
-  Status spawned = spawnExecutor(framework, *record);
-  if (!spawned) return spawned;
   ExecutorRecord* raw = record.get();
   framework.executors[executorId] = std::move(record);
+  Status spawned = spawnExecutor(framework, *raw);
+  if (!spawned) {
+    framework.executors.erase(executorId);
+    return spawned;
+  }
   return raw;
 }
 
 Status AgentDaemon::spawnExecutor(FrameworkRecord& framework, ExecutorRecord& executor) {
+  if (executor.supervised) return spawnSupervisedTask(framework, executor);
   const v1::ExecutorInfo& info = executor.info;
   SpawnOptions spawn;
   if (executor.commandExecutor) {
@@ -166,6 +176,7 @@ Status AgentDaemon::spawnExecutor(FrameworkRecord& framework, ExecutorRecord& ex
 }
 
 void AgentDaemon::deliverTask(FrameworkRecord& framework, ExecutorRecord& executor, const v1::TaskInfo& task) {
+  if (executor.supervised) return;  // the agent runs it: launched with its container
   updateContainerLimits(framework, executor);  // grows with each task of a custom executor
   if (!executor.subscribed()) {
     executor.queuedTasks.push_back(task);
@@ -208,6 +219,12 @@ void AgentDaemon::shutdownExecutor(FrameworkRecord& framework, ExecutorRecord& e
                                    ExecutorRecord::EndReason reason) {
   if (executor.state == ExecutorRecord::State::kTerminating) return;
   if (executor.state == ExecutorRecord::State::kFetching) return abortFetch(framework, executor, reason);
+  if (executor.supervised) {
+    executor.state = ExecutorRecord::State::kTerminating;
+    executor.endReason = reason;
+    return killSupervisedTask(framework, executor, std::nullopt,
+                              gracePeriod(executor.info, flags_.executorShutdownGracePeriod));
+  }
   // Nothing of ours runs under an executor that is not subscribed.
   const bool launching = executor.state == ExecutorRecord::State::kLaunching ||
                          (executor.state == ExecutorRecord::State::kRecovering && !executor.subscribed());
@@ -261,17 +278,31 @@ void AgentDaemon::watchChildren() {
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
       if (children_.contains(pid)) exited.emplace_back(pid, status);
     }
-    // Executors end in bursts: one pass over /proc for all their sessions.
-    std::set<pid_t> sessions;
-    for (const auto& [leader, ignored] : exited) sessions.insert(leader);
-    const bool sessionsKilled = containerizer_->killSessions(sessions);
-    for (const auto& [leader, waitStatus] : exited) {
-      ExecutorKey key = children_.at(leader);
-      children_.erase(leader);
+    auto executorOfChild = [this](pid_t leader) -> std::pair<FrameworkRecord*, ExecutorRecord*> {
+      const ExecutorKey& key = children_.at(leader);
       FrameworkRecord* fw = framework(key.first);
       ExecutorRecord* executor = fw != nullptr ? fw->executor(key.second) : nullptr;
-      if (executor == nullptr || executor->pid != leader) continue;
-      executor->sessionKilled = sessionsKilled;
+      if (executor == nullptr || executor->pid != leader) return {nullptr, nullptr};
+      return {fw, executor};
+    };
+    // Executors end in bursts: one pass over /proc for all their sessions,
+    // except those of supervisors that wrote their status file (they left
+    // nothing behind).
+    std::set<pid_t> sessions;
+    for (const auto& [leader, ignored] : exited) {
+      auto [fw, executor] = executorOfChild(leader);
+      if (executor != nullptr && executor->supervised) {
+        executor->supervised->waitStatus = readSupervisorStatus(executor->containerId);
+        if (executor->supervised->waitStatus) continue;
+      }
+      sessions.insert(leader);
+    }
+    const bool sessionsKilled = containerizer_->killSessions(sessions);
+    for (const auto& [leader, waitStatus] : exited) {
+      auto [fw, executor] = executorOfChild(leader);
+      children_.erase(leader);
+      if (executor == nullptr) continue;
+      executor->sessionKilled = sessionsKilled || !sessions.contains(leader);
       executorExited(*fw, *executor, waitStatus);
     }
     watchChildren();
@@ -284,7 +315,10 @@ void AgentDaemon::executorExited(FrameworkRecord& framework, ExecutorRecord& exe
   const ExecutorId executorId(executor.info.executor_id().value());
   spdlog::info("Executor {} of framework {} {}", executorId.value(), framework.id.value(), how);
   // An OOM kill may be why it ended (or may have hit a task it had not reported yet).
-  if (executor.endReason != ExecutorRecord::EndReason::kHostRebooted) enforceMemoryLimit(framework, executor);
+  if (executor.endReason != ExecutorRecord::EndReason::kHostRebooted) {
+    enforceMemoryLimit(framework, executor);
+    if (executor.supervised) finishSupervisedTask(framework, executor, waitStatus);
+  }
   // Destroy the rest of the container: processes the executor left behind.
   destroyContainer(executor, executor.endReason != ExecutorRecord::EndReason::kHostRebooted);
   executor.pid = -1;

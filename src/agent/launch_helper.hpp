@@ -6,7 +6,7 @@
 // instruction, and the agent never fork()s its own (possibly large) heap.
 //
 //   mezzo-launch [--cgroup=<cgroup.procs file>]... [--rlimit=<name>:<value>]...
-//                [--mount-namespace] [--pid-namespace]
+//                [--mount-namespace] [--pid-namespace] [--supervise=<status file>]
 //                -- <executable> <argv0> [args...]
 //
 // --mount-namespace: a mount namespace of its own whose mounts do not
@@ -15,6 +15,18 @@
 // executor as pid 1 of a new pid namespace, mounts a fresh /proc for it,
 // and stays as its parent: it forwards termination signals to it and exits
 // the way it exits, so the agent still watches one pid.
+//
+// --supervise: the helper stays as the program's supervisor (the agent runs
+// command tasks this way, without an executor process). It becomes a child
+// subreaper and forks the program into a process group of its own; it
+// passes SIGTERM, SIGINT, SIGHUP and SIGQUIT on to that group and turns
+// SIGUSR1 into a SIGKILL of it. Once the program has ended it kills what
+// the program left behind (its group, and every descendant re-parented to
+// the helper), writes the program's wait status as a decimal number to the
+// status file (atomically: a temporary file renamed over it), and exits the
+// way the program did. The file outlives an agent restart, so a restarted
+// agent learns how a task ended while it was down; its presence also says
+// that nothing of the task is left running.
 //
 // rlimit names: as, core, cpu, data, fsize, memlock, nofile, nproc, stack
 // (soft and hard limits are both set to the value).
@@ -41,6 +53,7 @@ inline constexpr std::string_view kCgroupOption = "--cgroup=";
 inline constexpr std::string_view kRlimitOption = "--rlimit=";
 inline constexpr std::string_view kMountNamespaceOption = "--mount-namespace";
 inline constexpr std::string_view kPidNamespaceOption = "--pid-namespace";
+inline constexpr std::string_view kSuperviseOption = "--supervise=";
 // Exit code of the helper when the set-up failed (the reason is on stderr).
 inline constexpr int kSetupFailedExitCode = 125;
 
@@ -49,6 +62,7 @@ struct Request {
   std::vector<std::pair<std::string, uint64_t>> rlimits;  // name, value
   bool mountNamespace = false;
   bool pidNamespace = false;
+  std::string statusFile;  // non-empty: supervise the program (--supervise)
   std::string executable;
   std::vector<std::string> argv;  // argv[0] included
 };
@@ -73,6 +87,7 @@ inline std::vector<std::string> toArguments(const Request& request) {
   }
   if (request.mountNamespace) out.emplace_back(kMountNamespaceOption);
   if (request.pidNamespace) out.emplace_back(kPidNamespaceOption);
+  if (!request.statusFile.empty()) out.push_back(std::string(kSuperviseOption) + request.statusFile);
   out.push_back("--");
   out.push_back(request.executable);
   out.insert(out.end(), request.argv.begin(), request.argv.end());
@@ -102,6 +117,8 @@ inline std::optional<Request> parseArguments(int argc, char** argv, std::string*
     } else if (argument == kPidNamespaceOption) {
       request.pidNamespace = true;
       request.mountNamespace = true;  // its own /proc
+    } else if (argument.starts_with(kSuperviseOption) && argument.size() > kSuperviseOption.size()) {
+      request.statusFile = std::string(argument.substr(kSuperviseOption.size()));
     } else {
       *error = "unknown argument '" + std::string(argument) + "'";
       return std::nullopt;

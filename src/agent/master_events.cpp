@@ -159,13 +159,20 @@ void AgentDaemon::runTask(const internal::AgentEvent::RunTask& run) {
     checkpointOrLog(checkpointer_.writeTask(agentId_, frameworkId.value(), info.executor_id().value(), task));
   }
   ExecutorRecord* executor = fw.executor(ExecutorId(info.executor_id().value()));
+  if (executor != nullptr && command) {
+    // A command executor runs one task, named after it; the id is taken.
+    generateStatus(fw, taskId, v1::TASK_FAILED, v1::TaskStatus::REASON_TASK_INVALID,
+                   "An executor named after task " + taskId.value() + " is still running");
+    return;
+  }
   if (executor != nullptr && executor->state == ExecutorRecord::State::kTerminating) {
     generateStatus(fw, taskId, partitionAware(fw.info) ? v1::TASK_DROPPED : v1::TASK_LOST,
                    v1::TaskStatus::REASON_EXECUTOR_TERMINATED, "Executor is terminating");
     return;
   }
   if (executor == nullptr) {
-    auto launched = launchExecutor(fw, info, command, fetchPlanForTask(fw, task));
+    auto launched =
+        launchExecutor(fw, info, command, fetchPlanForTask(fw, task), runsSupervised(task) ? &task : nullptr);
     if (!launched) {
       spdlog::error("Failed to launch executor {}: {}", info.executor_id().value(), launched.error());
       generateStatus(fw, taskId, v1::TASK_FAILED, v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED,
@@ -274,6 +281,15 @@ void AgentDaemon::killTask(const internal::AgentEvent::KillTask& kill) {
     generateStatus(*fw, taskId, v1::TASK_KILLED, v1::TaskStatus::REASON_EXECUTOR_TERMINATED,
                    "Killed: its executor is gone");
     return;
+  }
+  if (executor->supervised && executor->state != ExecutorRecord::State::kFetching) {
+    std::optional<v1::KillPolicy> policy;
+    if (kill.has_kill_policy()) policy = kill.kill_policy();
+    return killSupervisedTask(*fw, *executor, policy, std::nullopt);
+  }
+  if (executor->supervised) {
+    // Still fetching its URIs: it dies without a launch.
+    return shutdownExecutor(*fw, *executor, ExecutorRecord::EndReason::kShutdown);
   }
   auto isKilled = [&](const v1::TaskInfo& info) { return info.task_id().value() == taskId.value(); };
   auto queued = std::find_if(executor->queuedTasks.begin(), executor->queuedTasks.end(), isKilled);

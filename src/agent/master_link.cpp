@@ -16,6 +16,9 @@ namespace {
 
 constexpr int kMissedHeartbeatsBeforeReconnect = 5;
 constexpr auto kCallTimeout = std::chrono::seconds(10);
+// At most this many queued calls go in one BATCH request (well under the
+// master's body limit).
+constexpr size_t kMaxCallsPerBatch = 500;
 
 std::chrono::steady_clock::duration toSteady(Duration duration) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(duration);
@@ -194,28 +197,40 @@ void AgentDaemon::sendToMaster(internal::AgentCall call) {
   sendNextCall();
 }
 
-// Calls go one at a time so that the master sees them in the order the agent
-// made them (each POST is its own connection).
+// One request in flight at a time, so that the master sees calls in the
+// order the agent made them (each POST is its own connection); what queued
+// up meanwhile goes as one BATCH.
 void AgentDaemon::sendNextCall() {
   if (masterCallInFlight_ || masterCalls_.empty()) return;
   masterCallInFlight_ = true;
   const uint64_t generation = callGeneration_;
-  const internal::AgentCall& call = masterCalls_.front();
+  const size_t count = std::min(masterCalls_.size(), kMaxCallsPerBatch);
   net::ClientRequest request;
   request.target = "/internal/v1/agent";
   request.headers = {{"Content-Type", std::string(kProtobufMediaType)}, {"Mesos-Stream-Id", masterStreamId_}};
-  request.body = call.SerializeAsString();
+  std::string type;
+  if (count == 1) {
+    request.body = masterCalls_.front().SerializeAsString();
+    type = internal::AgentCall::Type_Name(masterCalls_.front().type());
+  } else {
+    internal::AgentCall batch;
+    batch.set_protocol_version(internal::PROTOCOL_VERSION_CURRENT);
+    batch.set_type(internal::AgentCall::BATCH);
+    batch.mutable_agent_id()->set_value(agentId_);
+    for (size_t i = 0; i < count; ++i) *batch.add_calls() = masterCalls_[i];
+    request.body = batch.SerializeAsString();
+    type = "BATCH of " + std::to_string(count) + " calls";
+  }
   request.timeout = kCallTimeout;
-  std::string type = internal::AgentCall::Type_Name(call.type());
   net::httpRequest(io_, master_, std::move(request),
-                   [this, generation, type](Result<net::ClientResponse> response) {
+                   [this, generation, type, count](Result<net::ClientResponse> response) {
                      if (generation != callGeneration_) return;
                      if (!response) {
                        spdlog::warn("Sending {} to the master failed: {}", type, response.error());
                      } else if (response->status != 202) {
                        spdlog::warn("Master answered {} with HTTP {}: {}", type, response->status, response->body);
                      }
-                     masterCalls_.pop_front();
+                     masterCalls_.erase(masterCalls_.begin(), masterCalls_.begin() + static_cast<long>(count));
                      masterCallInFlight_ = false;
                      sendNextCall();
                    });

@@ -14,6 +14,9 @@
 //   (REASON_EXECUTOR_TERMINATED); after a reboot (another boot id) they are
 //   reported TASK_LOST (REASON_AGENT_RESTARTED) and old pids are left alone.
 // - --recover=cleanup kills live executors instead of re-attaching them.
+// - A command task the agent supervised (supervised_tasks.cpp) is
+//   re-attached at once while its supervisor lives; when the supervisor is
+//   gone, its status file says how the task ended.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -86,6 +89,11 @@ void AgentDaemon::recoverExecutor(FrameworkRecord& framework, RecoveredExecutor&
     executor.directory = recovered.run->directory;
     executor.pid = recovered.run->pid;
     executor.commandExecutor = recovered.run->commandExecutor;
+    if (recovered.run->supervised && !recovered.tasks.empty()) {
+      executor.supervised.emplace();
+      executor.supervised->info = recovered.tasks.front().info;
+      executor.supervised->completionTimer = std::make_unique<boost::asio::steady_timer>(io_);
+    }
   }
   framework.executors[ExecutorId(executor.info.executor_id().value())] = std::move(record);
   for (RecoveredTask& task : recovered.tasks) recoverTask(framework, executor, task);
@@ -106,6 +114,8 @@ void AgentDaemon::settleRecoveredExecutor(const ExecutorKey& key, bool ended, bo
     executor->state = ExecutorRecord::State::kTerminating;
     executor->endReason = ExecutorRecord::EndReason::kRecoveryCleanup;
     signalSession(executor->pid, SIGKILL);
+  } else if (executor->supervised) {
+    reattachSupervisedTask(*fw, *executor);  // nothing to re-subscribe
   } else {
     spdlog::info("Waiting {} for recovered executor {} (pid {}) to re-subscribe",
                  formatDuration(flags_.executorReregistrationTimeout), key.second.value(), executor->pid);
@@ -134,7 +144,7 @@ void AgentDaemon::recoverTask(FrameworkRecord& framework, ExecutorRecord& execut
     completeTask(framework, taskId);  // also drops its checkpoint
     return;
   }
-  if (recovered.updates.empty()) {
+  if (recovered.updates.empty() && !executor.supervised) {
     executor.queuedTasks.push_back(recovered.info);  // never reached the executor (as far as we know)
   } else {
     executor.launchedTasks.insert(taskId);

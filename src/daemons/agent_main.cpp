@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   std::string registrationBackoff = "1secs";
   std::string reregistrationTimeout = "2secs";
   std::string recover = "reconnect";
+  std::string commandTasks = "supervised";
   std::string logLevel = "info";
   app.add_option("--master", flags.master, "Master to register with, host:port")->required();
   app.add_option("--ip", flags.ip, "IP address to listen on")->capture_default_str();
@@ -46,6 +47,11 @@ int main(int argc, char** argv) {
                  "After a restart: 'reconnect' to running executors of checkpointing frameworks, or 'cleanup' "
                  "(kill them)")
       ->check(CLI::IsMember({"reconnect", "cleanup"}))
+      ->capture_default_str();
+  app.add_option("--command_tasks", commandTasks,
+                 "Who runs command tasks without checks: 'supervised' (the agent, through one small mezzo-launch "
+                 "supervisor per task) or 'executor' (a mezzo-executor process per task, as in Mesos)")
+      ->check(CLI::IsMember({"supervised", "executor"}))
       ->capture_default_str();
   app.add_option("--registration_backoff_factor", registrationBackoff,
                  "First delay before retrying registration (doubles up to 30secs)")
@@ -110,6 +116,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   flags.recover = recover == "cleanup" ? agent::RecoverMode::kCleanup : agent::RecoverMode::kReconnect;
+  flags.commandTasks = commandTasks == "executor" ? agent::CommandTasks::kExecutor : agent::CommandTasks::kSupervised;
   flags.registrationBackoffMin = parse(registrationBackoff, "registration_backoff_factor");
   flags.registrationBackoffMax = std::max(flags.registrationBackoffMax, flags.registrationBackoffMin);
   flags.statusUpdateRetryMax = std::max(flags.statusUpdateRetryMax, flags.statusUpdateRetryInterval);

@@ -254,6 +254,25 @@ Status MasterCore::handleAgentCall(const internal::AgentCall& call, const std::s
     case internal::AgentCall::PONG:
       pong(*agent, now);
       return Status::ok();
+    case internal::AgentCall::BATCH: {
+      std::string refused;
+      for (const internal::AgentCall& inner : call.calls()) {
+        Status status = Status::ok();
+        if (inner.type() == internal::AgentCall::REGISTER || inner.type() == internal::AgentCall::BATCH) {
+          status = Status::invalidArgument("cannot be batched");
+        } else if (inner.agent_id().value() != call.agent_id().value()) {
+          status = Status::invalidArgument("'agent_id' differs from the batch's");
+        } else {
+          status = handleAgentCall(inner, streamId, now);
+        }
+        if (!status) {
+          refused += (refused.empty() ? "" : "; ") + internal::AgentCall::Type_Name(inner.type()) + ": " +
+                     status.message();
+        }
+      }
+      if (refused.empty()) return Status::ok();
+      return Status::invalidArgument("Refused calls of the batch: " + refused);
+    }
     default:
       return Status::invalidArgument("Unsupported agent call type " +
                                      internal::AgentCall::Type_Name(call.type()));

@@ -60,6 +60,58 @@ TEST_F(MasterCoreTest, LaunchesTaskAndForwardsUpdatesUntilAcknowledged) {
   EXPECT_EQ(core_->frameworks().at(framework)->completedTasks.size(), 1u);
 }
 
+// A BATCH applies its calls in order, each as if alone: updates of two
+// tasks are forwarded in order; a call that cannot be batched (REGISTER) or
+// names another agent is refused by name while the others still apply.
+TEST_F(MasterCoreTest, BatchedAgentCallsApplyInOrderAndRefusalsAreNamed) {
+  registerAgent("cpus:2;mem:1024");
+  FrameworkId framework = subscribe("s1");
+  v1::Offer offer = firstOffer("s1");
+  drainAgentEvents();
+  ASSERT_TRUE(core_->handleCall(
+      acceptCall(framework, offer, {task("t1", offer, "cpus:0.5;mem:128"), task("t2", offer, "cpus:0.5;mem:128")}),
+      "s1", now_));
+  drainAgentEvents();
+  auto statusUpdate = [&](const std::string& taskId, v1::TaskState state, char uuid) {
+    internal::AgentCall update;
+    update.set_type(internal::AgentCall::STATUS_UPDATE);
+    *update.mutable_agent_id() = offer.agent_id();
+    update.mutable_status_update()->mutable_framework_id()->set_value(framework.value());
+    auto* status = update.mutable_status_update()->mutable_status();
+    status->mutable_task_id()->set_value(taskId);
+    status->set_state(state);
+    status->set_uuid(std::string(16, uuid));
+    return update;
+  };
+  internal::AgentCall batch;
+  batch.set_type(internal::AgentCall::BATCH);
+  *batch.mutable_agent_id() = offer.agent_id();
+  *batch.add_calls() = statusUpdate("t1", v1::TASK_RUNNING, 'a');
+  *batch.add_calls() = statusUpdate("t2", v1::TASK_RUNNING, 'b');
+  ASSERT_TRUE(core_->handleAgentCall(batch, "agent-stream", now_));
+  auto forwarded = updates(drainEvents("s1"));
+  ASSERT_EQ(forwarded.size(), 2u);
+  EXPECT_EQ(forwarded[0].task_id().value(), "t1");
+  EXPECT_EQ(forwarded[1].task_id().value(), "t2");
+
+  internal::AgentCall mixed;
+  mixed.set_type(internal::AgentCall::BATCH);
+  *mixed.mutable_agent_id() = offer.agent_id();
+  mixed.add_calls()->set_type(internal::AgentCall::REGISTER);
+  internal::AgentCall stranger = statusUpdate("t1", v1::TASK_FINISHED, 'c');
+  stranger.mutable_agent_id()->set_value("another-agent");
+  *mixed.add_calls() = stranger;
+  *mixed.add_calls() = statusUpdate("t2", v1::TASK_FINISHED, 'd');
+  Status refused = core_->handleAgentCall(mixed, "agent-stream", now_);
+  EXPECT_FALSE(refused);
+  EXPECT_NE(refused.message().find("REGISTER: cannot be batched"), std::string::npos) << refused.message();
+  EXPECT_NE(refused.message().find("differs from the batch"), std::string::npos) << refused.message();
+  forwarded = updates(drainEvents("s1"));
+  ASSERT_EQ(forwarded.size(), 1u);
+  EXPECT_EQ(forwarded[0].task_id().value(), "t2");
+  EXPECT_EQ(forwarded[0].state(), v1::TASK_FINISHED);
+}
+
 TEST_F(MasterCoreTest, InvalidTasksGetTaskErrorAndOthersStillLaunch) {
   registerAgent("cpus:2;mem:1024");
   FrameworkId framework = subscribe("s1");

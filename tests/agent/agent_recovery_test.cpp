@@ -26,8 +26,11 @@ bool isTerminal(v1::TaskState state) {
 
 class AgentRecoveryTest : public ::testing::Test {
  protected:
-  void start(int tasks) {
-    cluster = std::make_unique<LocalCluster>(ClusterOptions().withAgentFlag("--executor_reregistration_timeout=2secs"));
+  // `commandTasks`: the agent's --command_tasks (supervised by the agent, or one executor each).
+  void start(int tasks, const std::string& commandTasks = "supervised", const std::string& command = "sleep 600") {
+    cluster = std::make_unique<LocalCluster>(ClusterOptions()
+                                                 .withAgentFlag("--executor_reregistration_timeout=2secs")
+                                                 .withAgentFlag("--command_tasks=" + commandTasks));
     session = std::make_unique<SchedulerSession>(cluster->master());
     Call subscribe = subscribeCall("recovery-tests", 3600);
     subscribe.mutable_subscribe()->mutable_framework_info()->set_checkpoint(true);
@@ -38,7 +41,7 @@ class AgentRecoveryTest : public ::testing::Test {
     offer = offers->offers().offers(0);
     std::vector<v1::TaskInfo> infos;
     for (int i = 0; i < tasks; ++i) {
-      infos.push_back(commandTask("t" + std::to_string(i), offer, "sleep 600", "cpus:0.05;mem:16"));
+      infos.push_back(commandTask("t" + std::to_string(i), offer, command, "cpus:0.05;mem:16"));
     }
     ASSERT_EQ(session->call(launchCall(offer, infos))->status, 202u);
     ASSERT_TRUE(collectUntil([&] { return countIn(v1::TASK_RUNNING) == tasks; }, 30s))
@@ -102,11 +105,14 @@ class AgentRecoveryTest : public ::testing::Test {
   std::map<std::string, v1::TaskState> latest;
   std::map<std::string, std::vector<v1::TaskStatus>> terminalUpdates;
   std::map<std::string, v1::TaskStatus> reconciled;
+
+  // Done-when 4 of the agent issue, for either way of running command tasks.
+  void twentyTasksSurviveKillNineAndTerminateExactlyOnce(const std::string& commandTasks);
 };
 
-TEST_F(AgentRecoveryTest, TwentyTasksSurviveKillNineAndTerminateExactlyOnce) {
+void AgentRecoveryTest::twentyTasksSurviveKillNineAndTerminateExactlyOnce(const std::string& commandTasks) {
   constexpr int kTasks = 20;
-  start(kTasks);
+  start(kTasks, commandTasks);
   restartAgent();
   ASSERT_TRUE(agentBackWithSameId()) << cluster->agentProcess(0).log();
 
@@ -147,6 +153,14 @@ TEST_F(AgentRecoveryTest, TwentyTasksSurviveKillNineAndTerminateExactlyOnce) {
   }
 }
 
+TEST_F(AgentRecoveryTest, TwentySupervisedTasksSurviveKillNineAndTerminateExactlyOnce) {
+  twentyTasksSurviveKillNineAndTerminateExactlyOnce("supervised");
+}
+
+TEST_F(AgentRecoveryTest, TwentyExecutorTasksSurviveKillNineAndTerminateExactlyOnce) {
+  twentyTasksSurviveKillNineAndTerminateExactlyOnce("executor");
+}
+
 TEST_F(AgentRecoveryTest, ExecutorThatDiedWhileTheAgentWasDownFailsItsTask) {
   start(1);
   cluster->agentProcess(0).kill9();
@@ -154,7 +168,7 @@ TEST_F(AgentRecoveryTest, ExecutorThatDiedWhileTheAgentWasDownFailsItsTask) {
   json executor = json::parse(run);
   pid_t pid = executor.value("pid", -1);
   ASSERT_GT(pid, 1);
-  ::kill(-pid, SIGKILL);  // the executor's process group (the task has its own; the agent reaps it)
+  ::kill(-pid, SIGKILL);  // the supervisor's process group (the task has its own; the agent kills it)
   std::this_thread::sleep_for(300ms);
   cluster->startAgent(0);
   ASSERT_TRUE(agentBackWithSameId());
@@ -175,7 +189,9 @@ bool processAlive(pid_t pid) {
 }
 
 TEST_F(AgentRecoveryTest, AnotherBootIdReportsTasksLost) {
-  start(2);
+  // Executors, which notice that the agent forgot them (supervisors of a
+  // real reboot would be gone with the host).
+  start(2, "executor");
   cluster->agentProcess(0).kill9();
   std::vector<pid_t> executors;
   for (const char* task : {"t0", "t1"}) {
@@ -205,6 +221,29 @@ TEST_F(AgentRecoveryTest, AnotherBootIdReportsTasksLost) {
   for (pid_t pid : executors) {
     if (pid > 1 && processAlive(pid)) ::kill(-pid, SIGKILL);  // do not leak them into other tests
   }
+}
+
+// The supervisor outlives the agent and writes how its task ended; the
+// restarted agent reports that (once), as the executor would have.
+TEST_F(AgentRecoveryTest, TaskThatEndedWhileTheAgentWasDownReportsItsExitStatus) {
+  start(1, "supervised", "while [ ! -e go ]; do sleep 0.05; done; exit 3");
+  cluster->agentProcess(0).kill9();
+  std::ifstream run(checkpointedExecutor("t0") / "executor.run");
+  json executor = json::parse(run);
+  const pid_t supervisor = executor.value("pid", -1);
+  ASSERT_GT(supervisor, 1);
+  ASSERT_TRUE(executor.value("supervised", false));
+  std::ofstream(executor.value("directory", "") + "/go") << "go\n";
+  ASSERT_TRUE(waitUntil([&] { return !processAlive(supervisor); }, 10s)) << "the supervisor did not end";
+  cluster->startAgent(0);
+  ASSERT_TRUE(agentBackWithSameId());
+  ASSERT_TRUE(collectUntil([&] { return terminalUpdates.size() == 1; }, 15s)) << cluster->agentProcess(0).log();
+  collectUntil([] { return false; }, 2s);  // nothing more may come
+  ASSERT_EQ(terminalUpdates["t0"].size(), 1u);
+  const v1::TaskStatus& failed = terminalUpdates["t0"].at(0);
+  EXPECT_EQ(failed.state(), v1::TASK_FAILED);
+  EXPECT_EQ(failed.source(), v1::TaskStatus::SOURCE_EXECUTOR);
+  EXPECT_EQ(failed.message(), "Command exited with status 3");
 }
 
 }  // namespace

@@ -133,6 +133,33 @@ TEST_F(AgentTasksTest, MaxCompletionTimeFailsATaskThatRunsTooLong) {
   EXPECT_NE(refused.message().find("max_completion_time"), std::string::npos) << refused.message();
 }
 
+// A command task the agent supervises (the default --command_tasks) is
+// killed per its kill policy: TASK_KILLING for a framework with that
+// capability, SIGTERM (ignored here), SIGKILL after the 300 ms grace
+// period; every update comes as the command executor would send it.
+TEST_F(AgentTasksTest, SupervisedTaskIsKilledAfterItsGracePeriod) {
+  start();
+  v1::Offer offer = takeOffer(*session);
+  v1::TaskInfo task = commandTask("stubborn", offer, "trap '' TERM; while true; do sleep 0.05; done", "cpus:0.5;mem:64");
+  task.mutable_kill_policy()->mutable_grace_period()->set_nanoseconds(300'000'000);
+  ASSERT_EQ(session->call(launchCall(offer, {task}))->status, 202u);
+  ASSERT_FALSE(session->followTask("stubborn", v1::TASK_RUNNING).empty());
+  const auto killed = std::chrono::steady_clock::now();
+  ASSERT_EQ(session->call(killCall("stubborn", offer))->status, 202u);
+  auto statuses = session->followTask("stubborn", v1::TASK_KILLED);
+  ASSERT_FALSE(statuses.empty());
+  EXPECT_GE(std::chrono::steady_clock::now() - killed, 300ms);
+  std::vector<v1::TaskState> states;
+  for (const v1::TaskStatus& status : statuses) {
+    states.push_back(status.state());
+    EXPECT_EQ(status.source(), v1::TaskStatus::SOURCE_EXECUTOR);
+    EXPECT_EQ(status.executor_id().value(), "stubborn");
+    EXPECT_FALSE(status.container_status().container_id().value().empty());
+  }
+  EXPECT_EQ(states, (std::vector<v1::TaskState>{v1::TASK_KILLING, v1::TASK_KILLED}));
+  EXPECT_EQ(statuses.back().message(), "Command terminated with signal SIGKILL");
+}
+
 // The agent's v1 operator API: GET_CONTAINERS lists the running task's
 // container with its status and usage (JSON and protobuf); bad calls get
 // 4xx, calls Mezzo's agent does not implement 501.

@@ -1,5 +1,6 @@
-// The namespaces/pid and filesystem/linux isolators with real namespaces:
-// `mezzo-launch` on its own (the container's pid 1 sees only its namespace
+// `mezzo-launch --supervise` on its own (status file, leftovers killed,
+// signals passed on to the task's group); and the namespaces/pid and
+// filesystem/linux isolators with real namespaces: `mezzo-launch` on its own (the container's pid 1 sees only its namespace
 // in its own /proc, exit codes and signals come back through the helper,
 // mounts made inside stay inside), then through a real master and agent
 // (a task of an executor started with --isolation=namespaces/pid sees the
@@ -158,6 +159,64 @@ TEST(LaunchNamespacesTest, TerminationSignalsReachTheContainerInit) {
   fs::remove_all(dir);
 }
 
+// The supervisor ends as its program ends and writes the wait status.
+TEST(LaunchSuperviseTest, StatusFileHoldsTheWaitStatusAndTheHelperExitsAlike) {
+  const fs::path dir = makeTempDir("mezzo-supervise-exit");
+  const std::string statusFile = (dir / "status").string();
+  Outcome outcome = launch({"--supervise=" + statusFile}, "exit 3");
+  EXPECT_TRUE(exitedWith(outcome, 3)) << outcome.output;
+  EXPECT_EQ(readFile(statusFile), std::to_string(3 << 8) + "\n");
+  EXPECT_FALSE(fs::exists(statusFile + ".tmp"));
+  fs::remove_all(dir);
+}
+
+// Processes the task left behind die with it: one in the task's group,
+// one in a session of its own, one double-forked (re-parented to the
+// supervisor, the subreaper).
+TEST(LaunchSuperviseTest, WhatTheTaskLeftBehindIsKilled) {
+  const fs::path dir = makeTempDir("mezzo-supervise-leftovers");
+  const std::string pids = (dir / "pids").string();
+  const std::string script = "sleep 300 & echo $! >> " + pids + "; setsid sleep 301 & echo $! >> " + pids +
+                             "; (setsid sleep 302 & echo $! >> " + pids + "); exit 0";
+  Outcome outcome = launch({"--supervise=" + (dir / "status").string()}, script);
+  EXPECT_TRUE(exitedWith(outcome, 0)) << outcome.output;
+  std::istringstream list(readFile(pids));
+  int count = 0;
+  for (pid_t pid = 0; list >> pid; ++count) {
+    EXPECT_NE(::kill(pid, 0), 0) << "process " << pid << " outlived its task";
+  }
+  EXPECT_EQ(count, 3);
+  EXPECT_EQ(readFile((dir / "status").string()), "0\n");
+  fs::remove_all(dir);
+}
+
+// SIGTERM reaches the task (which traps it); SIGUSR1 is a SIGKILL of the
+// task, even of one that ignores SIGTERM.
+TEST(LaunchSuperviseTest, SigtermIsPassedOnAndSigusr1KillsTheTask) {
+  const fs::path dir = makeTempDir("mezzo-supervise-signals");
+  const std::string ready = (dir / "ready").string();
+  auto run = [&](const std::string& trap, int signal) {
+    fs::remove(ready);
+    const std::string statusFile = (dir / "status").string();
+    pid_t helper = startLaunch({"--supervise=" + statusFile},
+                               trap + "; touch " + ready + "; while true; do sleep 0.05; done",
+                               (dir / "output").string());
+    EXPECT_GT(helper, 0);
+    EXPECT_TRUE(waitUntil([&] { return fs::exists(ready); }, 5s)) << readFile((dir / "output").string());
+    ::kill(helper, signal);
+    int status = 0;
+    waitpid(helper, &status, 0);
+    return std::make_pair(status, readFile(statusFile));
+  };
+  auto [terminated, terminatedFile] = run("trap 'exit 7' TERM", SIGTERM);
+  EXPECT_TRUE(WIFEXITED(terminated) && WEXITSTATUS(terminated) == 7) << terminated;
+  EXPECT_EQ(terminatedFile, std::to_string(7 << 8) + "\n");
+  auto [killed, killedFile] = run("trap '' TERM", SIGUSR1);
+  EXPECT_TRUE(WIFSIGNALED(killed) && WTERMSIG(killed) == SIGKILL) << killed;
+  EXPECT_EQ(killedFile, std::to_string(SIGKILL) + "\n");
+  fs::remove_all(dir);
+}
+
 // A mount made in the container is invisible to the host.
 TEST(LaunchNamespacesTest, MountsStayInTheContainer) {
   if (std::string why = namespacesUnavailable(); !why.empty()) GTEST_SKIP() << why;
@@ -193,25 +252,29 @@ class NamespacesIsolationTest : public ::testing::Test {
   std::string root;
   std::unique_ptr<LocalCluster> cluster;
   std::unique_ptr<SchedulerSession> session;
+
+  // Runs a command task checking that pid 1 of its namespace is `pidOne`.
+  void runAsPidOne(const std::string& commandTasks, const std::string& pidOne);
 };
 
-TEST_F(NamespacesIsolationTest, TasksSeeTheExecutorAsPidOne) {
+void NamespacesIsolationTest::runAsPidOne(const std::string& commandTasks, const std::string& pidOne) {
   if (std::string why = namespacesUnavailable(); !why.empty()) GTEST_SKIP() << why;
   if (auto freezer = agent::discoverCgroups(root, {"freezer"}); !freezer) {
     GTEST_SKIP() << "the linux launcher needs the freezer cgroup: " << freezer.error();
   }
   cluster = std::make_unique<LocalCluster>(ClusterOptions()
                                                .withAgentFlag("--isolation=namespaces/pid,filesystem/linux")
-                                               .withAgentFlag("--cgroups_root=" + root));
+                                               .withAgentFlag("--cgroups_root=" + root)
+                                               .withAgentFlag("--command_tasks=" + commandTasks));
   session = std::make_unique<SchedulerSession>(cluster->master());
   ASSERT_EQ(session->subscribe(subscribeCall("namespaces-tests")), 200u);
   ASSERT_TRUE(session->waitForType(Event::SUBSCRIBED));
   auto offers = session->waitForType(Event::OFFERS);
   ASSERT_TRUE(offers);
   const v1::Offer& offer = offers->offers().offers(0);
-  // pid 1 is the command executor; the namespace holds it, the task's shell
-  // and the few processes of the check itself, none of the host's.
-  const std::string check = "test \"$(cat /proc/1/comm)\" = mezzo-executor && test $(ls -d /proc/[0-9]* | wc -l) -le 8";
+  // The namespace holds pid 1 and the few processes of the check itself, none of the host's.
+  const std::string check =
+      "test \"$(cat /proc/1/comm)\" = " + pidOne + " && test $(ls -d /proc/[0-9]* | wc -l) -le 8";
   ASSERT_EQ(session->call(launchCall(offer, {commandTask("inside", offer, check, "cpus:0.5;mem:64")}))->status, 202u);
   Seen seen = collectUpdates(
       *session, [](const Seen& s) { return allIn(s, {"inside"}, isTerminalState); }, 30s);
@@ -219,6 +282,12 @@ TEST_F(NamespacesIsolationTest, TasksSeeTheExecutorAsPidOne) {
   const v1::TaskStatus& last = seen["inside"].back();
   EXPECT_EQ(last.state(), v1::TASK_FINISHED) << last.message();
 }
+
+// Supervised by the agent: the task's own shell is pid 1.
+TEST_F(NamespacesIsolationTest, SupervisedTaskIsPidOneOfItsNamespace) { runAsPidOne("supervised", "sh"); }
+
+// Under the command executor: the executor is pid 1.
+TEST_F(NamespacesIsolationTest, TasksSeeTheExecutorAsPidOne) { runAsPidOne("executor", "mezzo-executor"); }
 
 }  // namespace
 }  // namespace mezzo::testing
