@@ -12,6 +12,7 @@ StatusUpdateManager::AddResult StatusUpdateManager::add(const FrameworkId& frame
                             [&](const v1::TaskStatus& update) { return update.uuid() == status.uuid(); });
   if (queued) return AddResult::kDuplicate;
   stream.updates.push_back(status);
+  if (!stream.inFlight) unsent_.insert({framework, TaskId(status.task_id().value())});
   return AddResult::kAdded;
 }
 
@@ -24,8 +25,14 @@ StatusUpdateManager::AckResult StatusUpdateManager::acknowledge(const FrameworkI
   const bool terminal = isTerminalTaskState(stream.updates.front().state());
   stream.updates.pop_front();
   stream.acknowledged.insert(uuid);
+  if (stream.inFlight) retries_.erase({stream.nextRetry, it->first});
   stream.inFlight = false;
   stream.backoff = Duration::zero();
+  if (stream.updates.empty()) {
+    unsent_.erase(it->first);
+  } else {
+    unsent_.insert(it->first);  // the next update is due at once
+  }
   if (terminal && stream.updates.empty()) {
     streams_.erase(it);
     return AckResult::kStreamFinished;
@@ -34,37 +41,52 @@ StatusUpdateManager::AckResult StatusUpdateManager::acknowledge(const FrameworkI
 }
 
 std::vector<OutgoingUpdate> StatusUpdateManager::takeDue(TimePoint now) {
-  std::vector<OutgoingUpdate> due;
-  for (auto& [key, stream] : streams_) {
-    if (stream.updates.empty()) continue;
-    if (stream.inFlight && stream.nextRetry > now) continue;
-    // First send waits initialBackoff for its ack; each retry doubles the wait.
-    stream.backoff = stream.inFlight ? std::min(stream.backoff * 2, options_.maxBackoff) : options_.initialBackoff;
-    stream.inFlight = true;
-    stream.nextRetry = now + stream.backoff;
-    due.push_back(OutgoingUpdate{key.first, stream.updates.front()});
+  // In stream order, as a scan over every stream would give them.
+  std::set<Key> due = std::move(unsent_);
+  unsent_.clear();
+  while (!retries_.empty() && retries_.begin()->first <= now) {
+    due.insert(retries_.begin()->second);
+    retries_.erase(retries_.begin());
   }
-  return due;
+  std::vector<OutgoingUpdate> out;
+  out.reserve(due.size());
+  for (const Key& key : due) {
+    auto it = streams_.find(key);
+    if (it == streams_.end() || it->second.updates.empty()) continue;
+    markInFlight(key, it->second, now);
+    out.push_back(OutgoingUpdate{key.first, it->second.updates.front()});
+  }
+  return out;
+}
+
+// First send waits initialBackoff for its ack; each retry doubles the wait.
+void StatusUpdateManager::markInFlight(const Key& key, Stream& stream, TimePoint now) {
+  stream.backoff = stream.inFlight ? std::min(stream.backoff * 2, options_.maxBackoff) : options_.initialBackoff;
+  stream.inFlight = true;
+  stream.nextRetry = now + stream.backoff;
+  retries_.insert({stream.nextRetry, key});
 }
 
 std::optional<TimePoint> StatusUpdateManager::nextRetry() const {
-  std::optional<TimePoint> earliest;
-  for (const auto& [key, stream] : streams_) {
-    if (stream.updates.empty() || !stream.inFlight) continue;
-    if (!earliest || stream.nextRetry < *earliest) earliest = stream.nextRetry;
-  }
-  return earliest;
+  if (retries_.empty()) return std::nullopt;
+  return retries_.begin()->first;
 }
 
 void StatusUpdateManager::resetInFlight() {
+  retries_.clear();
+  unsent_.clear();
   for (auto& [key, stream] : streams_) {
     stream.inFlight = false;
     stream.backoff = Duration::zero();
+    if (!stream.updates.empty()) unsent_.insert(key);
   }
 }
 
 void StatusUpdateManager::removeFramework(const FrameworkId& framework) {
-  std::erase_if(streams_, [&](const auto& entry) { return entry.first.first == framework; });
+  auto ofFramework = [&](const Key& key) { return key.first == framework; };
+  std::erase_if(streams_, [&](const auto& entry) { return ofFramework(entry.first); });
+  std::erase_if(unsent_, ofFramework);
+  std::erase_if(retries_, [&](const auto& entry) { return ofFramework(entry.second); });
 }
 
 const v1::TaskStatus* StatusUpdateManager::head(const FrameworkId& framework, const TaskId& task) const {

@@ -10,6 +10,9 @@
 // already queued or already acknowledged is a duplicate and is dropped. A
 // stream ends (and is forgotten) when its terminal update is acknowledged.
 //
+// takeDue() and nextRetry() cost what is due, not the number of streams
+// (thousands of tasks each add and acknowledge several updates).
+//
 // Pure logic: no I/O, no clock of its own (callers pass `now`), so tests
 // drive it with a ManualClock.
 //
@@ -91,8 +94,15 @@ class StatusUpdateManager {
   };
   using Key = std::pair<FrameworkId, TaskId>;
 
+  void markInFlight(const Key& key, Stream& stream, TimePoint now);
+
   StatusUpdateOptions options_;
   std::map<Key, Stream> streams_;
+  // Indexes that keep takeDue() and nextRetry() from scanning every stream:
+  // streams whose head waits for its first send, and in-flight heads by
+  // their retry time.
+  std::set<Key> unsent_;
+  std::set<std::pair<TimePoint, Key>> retries_;
 };
 
 inline bool isTerminalTaskState(v1::TaskState state) { return mezzo::isTerminalState(state); }

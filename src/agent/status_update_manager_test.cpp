@@ -128,6 +128,35 @@ TEST_F(StatusUpdateManagerTest, RemoveFrameworkDropsItsStreams) {
   EXPECT_EQ(uuids(manager.takeDue(clock.now())), std::vector<std::string>{"b"});
 }
 
+// Many streams at different stages: each takeDue() hands out exactly the
+// heads that are due, in stream order, and nextRetry() is the earliest.
+TEST_F(StatusUpdateManagerTest, ManyStreamsHandOutExactlyWhatIsDue) {
+  for (int i = 0; i < 100; ++i) {
+    manager.add(kFramework, update("t" + std::to_string(100 + i), v1::TASK_RUNNING, "r" + std::to_string(i)));
+  }
+  EXPECT_EQ(manager.takeDue(clock.now()).size(), 100u);
+  clock.advance(3s);
+  // Half are acknowledged; their finished updates are due at once, the rest are not due yet.
+  for (int i = 0; i < 50; ++i) {
+    const std::string task = "t" + std::to_string(100 + i);
+    manager.add(kFramework, update(task, v1::TASK_FINISHED, "f" + std::to_string(i)));
+    ASSERT_EQ(manager.acknowledge(kFramework, TaskId(task), "r" + std::to_string(i)),
+              StatusUpdateManager::AckResult::kAcknowledged);
+  }
+  auto due = manager.takeDue(clock.now());
+  ASSERT_EQ(due.size(), 50u);
+  EXPECT_EQ(due.front().status.uuid(), "f0");
+  EXPECT_EQ(due.back().status.uuid(), "f49");
+  EXPECT_EQ(manager.nextRetry(), clock.now() + 7s);  // the unacknowledged RUNNINGs, sent 3 s ago
+  clock.advance(7s);
+  due = manager.takeDue(clock.now());
+  ASSERT_EQ(due.size(), 50u);  // retries of the RUNNINGs
+  EXPECT_EQ(due.front().status.uuid(), "r50");
+  manager.removeFramework(kFramework);
+  EXPECT_FALSE(manager.nextRetry().has_value());
+  EXPECT_TRUE(manager.takeDue(clock.now() + 1h).empty());
+}
+
 TEST_F(StatusUpdateManagerTest, NonTerminalAckKeepsStreamOpen) {
   manager.add(kFramework, update("t1", v1::TASK_RUNNING, "a"));
   manager.takeDue(clock.now());
