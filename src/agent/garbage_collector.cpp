@@ -4,9 +4,18 @@
 
 namespace mezzo::agent {
 
-void GarbageCollector::schedule(const std::string& path, TimePoint since) { since_[path] = since; }
+void GarbageCollector::schedule(const std::string& path, TimePoint since) {
+  unschedule(path);
+  since_[path] = since;
+  byAge_.insert({since, path});
+}
 
-void GarbageCollector::unschedule(const std::string& path) { since_.erase(path); }
+void GarbageCollector::unschedule(const std::string& path) {
+  auto it = since_.find(path);
+  if (it == since_.end()) return;
+  byAge_.erase({it->second, path});
+  since_.erase(it);
+}
 
 Duration GarbageCollector::maxAge(double diskUsage, double headroom) const {
   double factor = std::max(0.0, 1.0 - headroom - diskUsage);
@@ -15,22 +24,17 @@ Duration GarbageCollector::maxAge(double diskUsage, double headroom) const {
 
 std::vector<std::string> GarbageCollector::takeOlderThan(Duration age, TimePoint now) {
   std::vector<std::string> due;
-  for (auto it = since_.begin(); it != since_.end();) {
-    if (now - it->second >= age) {
-      due.push_back(it->first);
-      it = since_.erase(it);
-    } else {
-      ++it;
-    }
+  while (!byAge_.empty() && now - byAge_.begin()->first >= age) {
+    due.push_back(byAge_.begin()->second);
+    since_.erase(byAge_.begin()->second);
+    byAge_.erase(byAge_.begin());
   }
   return due;
 }
 
 std::optional<TimePoint> GarbageCollector::nextDue() const {
-  if (since_.empty()) return std::nullopt;
-  auto oldest = std::min_element(since_.begin(), since_.end(),
-                                 [](const auto& a, const auto& b) { return a.second < b.second; });
-  return oldest->second + delay_;
+  if (byAge_.empty()) return std::nullopt;
+  return byAge_.begin()->first + delay_;
 }
 
 }  // namespace mezzo::agent

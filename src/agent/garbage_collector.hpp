@@ -6,13 +6,15 @@
 // It is due `gc_delay` after that; when the disk fills up the allowed age
 // shrinks to gc_delay * max(0, 1 - gc_disk_headroom - disk usage), as in
 // Mesos, so a full disk frees the oldest sandboxes first. Pure bookkeeping:
-// the agent daemon asks what is due and removes it.
+// the agent daemon asks what is due and removes it. Scheduling, taking
+// what is due and nextDue() cost O(log n) per directory.
 //
 // Thread-safety: none; owned by the agent's event loop.
 #pragma once
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,7 @@ class GarbageCollector {
  private:
   Duration delay_;
   std::map<std::string, TimePoint> since_;
+  std::set<std::pair<TimePoint, std::string>> byAge_;  // the same, oldest first
 };
 
 }  // namespace mezzo::agent

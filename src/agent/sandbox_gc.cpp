@@ -46,7 +46,10 @@ void AgentDaemon::scheduleSandboxGc(const std::string& directory) {
   if (directory.empty()) return;
   sandboxGc_.schedule(directory, clock_.now());
   spdlog::debug("Sandbox {} will be removed in at most {}", directory, formatDuration(flags_.gcDelay));
-  collectSandboxGarbage();  // re-arm the timer for the new due time
+  // Re-arm the timer if this one is due before it fires (not per sandbox otherwise).
+  const auto due = std::chrono::steady_clock::now() +
+                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(flags_.gcDelay);
+  if (due < sandboxGcTimer_.expiry()) collectSandboxGarbage();
 }
 
 void AgentDaemon::scheduleLeftoverSandboxes() {
@@ -98,6 +101,8 @@ void AgentDaemon::removeSandbox(const std::string& directory) {
     return;
   }
   spdlog::info("Removed sandbox {}", directory);
+  // A supervised task's status file goes with its sandbox (named by the container id).
+  fs::remove(supervisorStatusFile(fs::path(directory).filename().string()), ec);
   // runs/ -> executor dir -> executors/ -> framework dir, while emptied.
   fs::path runs = fs::path(directory).parent_path();
   if (!removeIfOnlyLinks(runs)) return;

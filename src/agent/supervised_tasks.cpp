@@ -4,7 +4,7 @@
 // that is the task's parent, forwards the agent's signals to the task's
 // process group, kills whatever the task leaves behind and writes the
 // task's wait status to `<work_dir>/containers/<container id>.status`
-// before it exits the same way. The agent
+// (removed with the sandbox) before it exits the same way. The agent
 //   - reports TASK_RUNNING once the supervisor is spawned, and the terminal
 //     state from the wait status (the command executor's rules: exit 0 is
 //     TASK_FINISHED, a kill TASK_KILLED, anything else TASK_FAILED), all
@@ -171,8 +171,9 @@ void AgentDaemon::finishSupervisedTask(FrameworkRecord& framework, ExecutorRecor
   ExecutorRecord::SupervisedTask& task = *executor.supervised;
   task.completionTimer->cancel();
   if (!task.waitStatus) task.waitStatus = readSupervisorStatus(executor.containerId);
-  std::error_code ignored;
-  std::filesystem::remove(supervisorStatusFile(executor.containerId), ignored);
+  // The file stays until its sandbox is collected: removing it here, one
+  // inode per task, would make ext4's allocation of the next sandboxes'
+  // inodes slow (it skips recently deleted ones, one by one).
   // The supervisor killed everything the task left behind before writing it.
   if (task.waitStatus) executor.sessionKilled = true;
   const TaskId taskId(task.info.task_id().value());
