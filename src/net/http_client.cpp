@@ -1,11 +1,17 @@
 #include "mezzo/net/http_client.hpp"
 
+#include <sys/socket.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
+#include <cerrno>
 #include <charconv>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <optional>
+#include <vector>
 
 namespace mezzo::net {
 
@@ -47,9 +53,60 @@ http::request<http::string_body> buildRequest(const Endpoint& endpoint, ClientRe
   for (auto& [name, value] : request.headers) message.set(name, value);
   message.body() = std::move(request.body);
   if (request.method != http::verb::get || !message.body().empty()) message.prepare_payload();
-  message.keep_alive(false);
+  message.keep_alive(true);
   return message;
 }
+
+// Idle keep-alive connections of httpRequest(), per endpoint; one pool per
+// io_context (an asio service, so it goes with the io_context). A request
+// takes an idle connection that still looks open (the server has not
+// closed it: no EOF waiting), or connects anew; a complete response on a
+// connection the server keeps alive puts it back. Requests are never
+// retried: a connection the server closes just as it is reused fails that
+// request like any broken connection.
+class ConnectionPool : public asio::execution_context::service {
+ public:
+  static inline asio::execution_context::id id;
+  explicit ConnectionPool(asio::execution_context& context) : service(context) {}
+
+  std::unique_ptr<beast::tcp_stream> take(const std::string& endpoint) {
+    std::lock_guard lock(mutex_);
+    auto it = idle_.find(endpoint);
+    if (it == idle_.end()) return nullptr;
+    std::unique_ptr<beast::tcp_stream> stream;
+    while (!stream && !it->second.empty()) {
+      stream = std::move(it->second.back());
+      it->second.pop_back();
+      if (!looksOpen(*stream)) stream.reset();
+    }
+    return stream;
+  }
+
+  void give(const std::string& endpoint, std::unique_ptr<beast::tcp_stream> stream) {
+    std::lock_guard lock(mutex_);
+    auto& idle = idle_[endpoint];
+    if (idle.size() < kMaxIdlePerEndpoint) idle.push_back(std::move(stream));
+  }
+
+ private:
+  static constexpr size_t kMaxIdlePerEndpoint = 16;
+
+  // Open, and nothing to read (an idle HTTP connection has nothing to say
+  // unless the server closed it).
+  static bool looksOpen(beast::tcp_stream& stream) {
+    char byte = 0;
+    ssize_t got = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+
+  void shutdown() override {
+    std::lock_guard lock(mutex_);
+    idle_.clear();
+  }
+
+  std::mutex mutex_;
+  std::map<std::string, std::vector<std::unique_ptr<beast::tcp_stream>>> idle_;
+};
 
 // Shared connect step: resolve, connect, disable Nagle.
 template <typename Self, typename Next>
@@ -71,41 +128,62 @@ void connectThen(std::shared_ptr<Self> self, beast::tcp_stream& stream, tcp::res
 class OneShotRequest : public std::enable_shared_from_this<OneShotRequest> {
  public:
   OneShotRequest(asio::io_context& io, Endpoint endpoint, ClientRequest request, ResponseCallback callback)
-      : stream_(io), resolver_(io), endpoint_(std::move(endpoint)), timeout_(request.timeout),
-        message_(buildRequest(endpoint_, request)), callback_(std::move(callback)) {}
+      : pool_(asio::use_service<ConnectionPool>(io)),
+        resolver_(io),
+        endpoint_(std::move(endpoint)),
+        poolKey_(endpoint_.toString()),
+        timeout_(request.timeout),
+        message_(buildRequest(endpoint_, request)),
+        callback_(std::move(callback)) {
+    stream_ = pool_.take(poolKey_);
+    if (!stream_) stream_ = std::make_unique<beast::tcp_stream>(io);
+  }
 
   void start() {
     auto self = shared_from_this();
-    stream_.expires_after(timeout_);
-    connectThen(self, stream_, resolver_, endpoint_, [self](beast::error_code ec) {
+    stream_->expires_after(timeout_);
+    if (stream_->socket().is_open()) return send();  // a kept-alive connection
+    connectThen(self, *stream_, resolver_, endpoint_, [self](beast::error_code ec) {
       if (ec) return self->fail("connect to " + self->endpoint_.toString(), ec);
-      http::async_write(self->stream_, self->message_, [self](beast::error_code ec, size_t) {
-        if (ec) return self->fail("write", ec);
-        // Not boost::none: with it Boost 1.74 failed non-2xx answers with a body (body_limit).
-        self->parser_.body_limit(std::numeric_limits<std::uint64_t>::max());
-        http::async_read(self->stream_, self->buffer_, self->parser_, [self](beast::error_code ec, size_t) {
-          if (ec) return self->fail("read", ec);
-          auto& response = self->parser_.get();
-          ClientResponse out;
-          out.status = response.result_int();
-          out.headers = response.base();
-          out.body = std::move(response.body());
-          beast::error_code ignored;
-          self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-          self->callback_(std::move(out));
-        });
-      });
+      self->send();
     });
   }
 
  private:
+  void send() {
+    auto self = shared_from_this();
+    http::async_write(*stream_, message_, [self](beast::error_code ec, size_t) {
+      if (ec) return self->fail("write", ec);
+      // Not boost::none: with it Boost 1.74 failed non-2xx answers with a body (body_limit).
+      self->parser_.body_limit(std::numeric_limits<std::uint64_t>::max());
+      http::async_read(*self->stream_, self->buffer_, self->parser_, [self](beast::error_code ec, size_t) {
+        if (ec) return self->fail("read", ec);
+        auto& response = self->parser_.get();
+        ClientResponse out;
+        out.status = response.result_int();
+        out.headers = response.base();
+        out.body = std::move(response.body());
+        if (response.keep_alive() && self->buffer_.size() == 0) {
+          self->stream_->expires_never();
+          self->pool_.give(self->poolKey_, std::move(self->stream_));
+        } else {
+          beast::error_code ignored;
+          self->stream_->socket().shutdown(tcp::socket::shutdown_both, ignored);
+        }
+        self->callback_(std::move(out));
+      });
+    });
+  }
+
   void fail(const std::string& what, beast::error_code ec) {
     callback_(Status::unavailable("HTTP " + what + " failed: " + ec.message()));
   }
 
-  beast::tcp_stream stream_;
+  ConnectionPool& pool_;
+  std::unique_ptr<beast::tcp_stream> stream_;
   tcp::resolver resolver_;
   Endpoint endpoint_;
+  std::string poolKey_;
   std::chrono::milliseconds timeout_;
   http::request<http::string_body> message_;
   ResponseCallback callback_;
@@ -116,16 +194,19 @@ class OneShotRequest : public std::enable_shared_from_this<OneShotRequest> {
 class StreamImpl final : public HttpStream {
  public:
   StreamImpl(asio::io_context& io, Endpoint endpoint, ClientRequest request, Callbacks callbacks)
-      : stream_(io), resolver_(io), endpoint_(std::move(endpoint)), timeout_(request.timeout),
-        message_(buildRequest(endpoint_, request)), callbacks_(std::move(callbacks)) {
-    message_.keep_alive(true);
-  }
+      : stream_(io),
+        resolver_(io),
+        endpoint_(std::move(endpoint)),
+        timeout_(request.timeout),
+        message_(buildRequest(endpoint_, request)),
+        callbacks_(std::move(callbacks)) {}
 
   void start() {
     auto self = std::static_pointer_cast<StreamImpl>(shared_from_this());
     stream_.expires_after(timeout_);
     connectThen(self, stream_, resolver_, endpoint_, [self](beast::error_code ec) {
-      if (ec) return self->finish(Status::unavailable("connect to " + self->endpoint_.toString() + ": " + ec.message()));
+      if (ec)
+        return self->finish(Status::unavailable("connect to " + self->endpoint_.toString() + ": " + ec.message()));
       http::async_write(self->stream_, self->message_, [self](beast::error_code ec, size_t) {
         if (ec) return self->finish(Status::unavailable("write failed: " + ec.message()));
         self->readHead();

@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <future>
 #include <thread>
 
@@ -26,7 +31,10 @@ class ServerFixture : public ::testing::Test {
   }
 
   void TearDown() override {
-    asio::post(io_, [this] { server_->stop(); streams_.clear(); });
+    asio::post(io_, [this] {
+      server_->stop();
+      streams_.clear();
+    });
     work_.reset();
     io_.stop();
     if (thread_.joinable()) thread_.join();
@@ -118,6 +126,95 @@ TEST_F(ServerFixture, ConnectFailureIsReported) {
   ClientRequest request;
   auto response = httpRequestSync(Endpoint{"127.0.0.1", 1}, request);
   EXPECT_FALSE(response.isOk());
+}
+
+// A blocking HTTP/1.1 server on its own thread, serving one connection at
+// a time (so a client that does not reuse its connection would hang) and
+// counting the connections it accepts.
+class CountingServer {
+ public:
+  CountingServer() : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~CountingServer() {
+    stopping_ = true;
+    ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
+    closeCurrent();
+    thread_.join();
+  }
+  Endpoint endpoint() const { return Endpoint{"127.0.0.1", acceptor_.local_endpoint().port()}; }
+  int accepted() const { return accepted_; }
+  void setCloseAfterEachResponse(bool close) { closeAfterEach_ = close; }
+  // The server side closes the connection it is serving.
+  void closeCurrent() {
+    if (int fd = current_.exchange(-1); fd >= 0) ::shutdown(fd, SHUT_RDWR);
+  }
+
+ private:
+  void serve() {
+    namespace http = boost::beast::http;
+    while (!stopping_) {
+      asio::ip::tcp::socket socket(io_);
+      boost::system::error_code ec;
+      acceptor_.accept(socket, ec);
+      if (ec) return;
+      ++accepted_;
+      current_ = socket.native_handle();
+      boost::beast::flat_buffer buffer;
+      while (true) {
+        http::request<http::string_body> request;
+        http::read(socket, buffer, request, ec);
+        if (ec) break;
+        http::response<http::string_body> response{http::status::ok, 11};
+        response.body() = "hello";
+        response.keep_alive(!closeAfterEach_);
+        response.prepare_payload();
+        http::write(socket, response, ec);
+        if (ec || closeAfterEach_) break;
+      }
+      current_ = -1;
+    }
+  }
+
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::thread thread_;
+  std::atomic<int> accepted_{0};
+  std::atomic<int> current_{-1};
+  std::atomic<bool> closeAfterEach_{false};
+  std::atomic<bool> stopping_{false};
+};
+
+// httpRequest() keeps connections alive and reuses them on one io_context;
+// not a connection the server answered with `Connection: close`, nor one
+// the server has closed since.
+TEST(HttpClientKeepAlive, ReusesConnectionsTheServerKeepsOpen) {
+  CountingServer server;
+  asio::io_context io;
+  auto get = [&] {
+    ClientRequest request;
+    request.method = boost::beast::http::verb::get;
+    request.timeout = std::chrono::milliseconds(5000);
+    std::optional<Result<ClientResponse>> result;
+    httpRequest(io, server.endpoint(), request, [&](Result<ClientResponse> response) { result = std::move(response); });
+    io.restart();
+    io.run();
+    return result && result->isOk() && (*result)->status == 200 && (*result)->body == "hello";
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(get()) << i;
+  EXPECT_EQ(server.accepted(), 1);
+
+  server.setCloseAfterEachResponse(true);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(get()) << i;
+  EXPECT_EQ(server.accepted(), 3) << "the kept connection once, then a new one per request";
+
+  server.setCloseAfterEachResponse(false);
+  EXPECT_TRUE(get());
+  EXPECT_EQ(server.accepted(), 4);
+  server.closeCurrent();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(get()) << "a connection the server closed is not reused";
+  EXPECT_EQ(server.accepted(), 5);
 }
 
 TEST(QueryParameter, DecodesValues) {

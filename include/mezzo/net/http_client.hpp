@@ -1,8 +1,11 @@
 // HTTP/1.1 client (Boost.Beast) used by agents, executors, the scheduler
 // library and the CLI.
 //
-// httpRequest() sends one request on a new connection and calls back once
-// with the whole response or an error (connect failure, timeout, reset).
+// httpRequest() sends one request and calls back once with the whole
+// response or an error (connect failure, timeout, reset). Connections are
+// kept alive and reused by later requests to the same endpoint on the same
+// io_context (at most 16 idle ones per endpoint); a request is never
+// retried, so one sent on a connection the server has just closed fails.
 // HttpStream sends one request and then delivers the response body
 // incrementally as it arrives (a chunked v1 event stream), calling onData for
 // each piece and onClose once at the end; close() cancels it.
