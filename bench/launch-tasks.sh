@@ -6,10 +6,13 @@
 # their ratio. Bounded: each Mezzo run times out after 300 s.
 #
 #   bench/launch-tasks.sh [--tasks N] [--runs R] [--isolation LIST] [--command CMD]
-#                         [--agent-resources RES]
+#                         [--agent-resources RES] [--keep-work-dir]
 # Each task takes cpus:0.01;mem:4. The default agent (cpus:2;mem:4096) fits
 # 200 at a time, so the rest are launched on re-offers of freed resources;
 # --agent-resources 'cpus:10;mem:8192;disk:1024' fits all 1,000 in one offer.
+# --keep-work-dir leaves the temporary directory (its path is printed): on
+# ext4 without a journal, creating files is slow for minutes after a mass
+# deletion, so back-to-back invocations would slow each other down.
 # Environment: BUILD_DIR (default build; needs mezzo-master, mezzo-agent,
 # mezzo-executor, mezzo-launch and mezzo-launch-tasks-bench built there).
 set -euo pipefail
@@ -21,6 +24,7 @@ RUNS=3
 ISOLATION="posix/cpu,posix/mem"
 COMMAND=true
 AGENT_RESOURCES="cpus:2;mem:4096;disk:1024"
+KEEP_WORK_DIR=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --tasks) TASKS=$2; shift 2 ;;
@@ -28,6 +32,7 @@ while [[ $# -gt 0 ]]; do
     --isolation) ISOLATION=$2; shift 2 ;;
     --command) COMMAND=$2; shift 2 ;;
     --agent-resources) AGENT_RESOURCES=$2; shift 2 ;;
+    --keep-work-dir) KEEP_WORK_DIR=1; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -41,7 +46,7 @@ cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rmdir /sys/fs/cgroup/*/"mezzo-bench-$$" 2>/dev/null || true
-  rm -rf "$WORK"
+  if [[ $KEEP_WORK_DIR == 1 ]]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
