@@ -289,6 +289,18 @@ void Checkpointer::removeAll() const {
   fs::remove_all(metaDir_ + "/slaves", ec);
 }
 
+size_t Checkpointer::removeOtherAgents(const std::string& agent) const {
+  std::vector<fs::path> others;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::path(metaDir_) / "slaves", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name == agent || name.starts_with("latest") || entry.is_symlink()) continue;
+    others.push_back(entry.path());
+  }
+  for (const fs::path& dir : others) fs::remove_all(dir, ec);
+  return others.size();
+}
+
 Result<RecoveredState> Checkpointer::recover() const {
   RecoveredState state;
   std::error_code ec;

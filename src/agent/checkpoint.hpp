@@ -105,6 +105,10 @@ class Checkpointer {
   void removeFramework(const std::string& agent, const std::string& framework) const;
   // Forgets everything (--recover=cleanup after a reboot, or a new agent id).
   void removeAll() const;
+  // Removes the checkpoints of agent ids other than `agent` (earlier
+  // registrations from this work_dir, which recover() never reads again).
+  // Returns how many were removed.
+  size_t removeOtherAgents(const std::string& agent) const;
 
   std::string agentDir(const std::string& agent) const;
   std::string frameworkDir(const std::string& agent, const std::string& framework) const;

@@ -125,6 +125,25 @@ TEST_F(CheckpointTest, CorruptFileIsAnError) {
   EXPECT_FALSE(checkpointer.recover());
 }
 
+// Checkpoints of earlier agent ids go; the current one and `latest` stay.
+TEST_F(CheckpointTest, CheckpointsOfEarlierAgentIdsAreRemoved) {
+  Checkpointer checkpointer(root);
+  for (const char* id : {"OLD-S1", "OLD-S2", "NEW-S3"}) {
+    v1::AgentInfo agent;
+    agent.set_hostname("host");
+    agent.mutable_id()->set_value(id);
+    ASSERT_TRUE(checkpointer.writeAgent(agent));
+  }
+  EXPECT_EQ(checkpointer.removeOtherAgents("NEW-S3"), 2u);
+  EXPECT_FALSE(fs::exists(checkpointer.agentDir("OLD-S1")));
+  EXPECT_FALSE(fs::exists(checkpointer.agentDir("OLD-S2")));
+  auto state = checkpointer.recover();
+  ASSERT_TRUE(state) << state.error();
+  ASSERT_TRUE(state->agent);
+  EXPECT_EQ(state->agent->id().value(), "NEW-S3");
+  EXPECT_EQ(checkpointer.removeOtherAgents("NEW-S3"), 0u);
+}
+
 TEST_F(CheckpointTest, BootIdIsReadable) { EXPECT_FALSE(currentBootId().empty()); }
 
 }  // namespace

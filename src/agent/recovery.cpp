@@ -51,6 +51,9 @@ Status AgentDaemon::recover() {
     spdlog::info("Recovering agent {} from {}{}", agentId_, checkpointer_.metaDir(),
                  rebooted ? " (the host rebooted since)" : "");
     for (RecoveredFramework& framework : state->frameworks) recoverFramework(framework, rebooted);
+    if (size_t removed = checkpointer_.removeOtherAgents(agentId_); removed > 0) {
+      spdlog::info("Removed the checkpoints of {} earlier agent id(s)", removed);
+    }
   }
   return checkpointer_.writeBootId(bootId);
 }

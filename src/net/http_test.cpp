@@ -167,10 +167,12 @@ class CountingServer {
         if (ec) break;
         http::response<http::string_body> response{http::status::ok, 11};
         response.body() = "hello";
-        response.keep_alive(!closeAfterEach_);
+        // Decided once: closing a connection announced as kept alive would race the client.
+        const bool close = closeAfterEach_;
+        response.keep_alive(!close);
         response.prepare_payload();
         http::write(socket, response, ec);
-        if (ec || closeAfterEach_) break;
+        if (ec || close) break;
       }
       current_ = -1;
     }
