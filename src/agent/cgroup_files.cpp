@@ -38,10 +38,22 @@ std::optional<Number> parseWhole(std::string_view text) {
 
 Status writeControl(const std::string& file, const std::string& value) {
   // Plain write(2): the kernel's answer (EBUSY, EINVAL, ...) is the message.
-  int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+  // A memory limit write gives up with EINTR when a signal is pending while
+  // it reclaims (the agent gets SIGCHLD all the time): try again, boundedly.
+  constexpr int kAttempts = 100;
+  int fd = -1;
+  for (int attempt = 0; attempt < kAttempts && fd < 0; ++attempt) {
+    fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 && errno != EINTR) break;
+  }
   if (fd < 0) return Status::ioError("Cannot open " + file + ": " + std::strerror(errno));
-  ssize_t written = ::write(fd, value.data(), value.size());
-  int error = errno;
+  ssize_t written = -1;
+  int error = 0;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    written = ::write(fd, value.data(), value.size());
+    error = errno;
+    if (written >= 0 || error != EINTR) break;
+  }
   ::close(fd);
   if (written != static_cast<ssize_t>(value.size())) {
     return Status::ioError("Cannot write '" + value + "' to " + file + ": " + std::strerror(written < 0 ? error : EIO));
