@@ -224,6 +224,7 @@ class AgentDaemon {
   // ----------------------------------------------------- agent_http.cpp
   void route(net::Request&& request, net::Responder responder);
   nlohmann::json renderState() const;
+  // /metrics/snapshot (agent_metrics.cpp).
   nlohmann::json renderMetrics() const;
   nlohmann::json renderFramework(const FrameworkRecord& framework) const;
   void serveFilesRead(const net::Request& request, net::Responder& responder);
@@ -274,6 +275,7 @@ class AgentDaemon {
   std::map<FrameworkId, std::unique_ptr<FrameworkRecord>> frameworks_;
   std::deque<CompletedFramework> completedFrameworks_;
   std::map<pid_t, ExecutorKey> children_;
+  AgentCounters counters_;
   bool stopping_ = false;
 };
 

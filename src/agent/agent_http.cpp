@@ -181,14 +181,6 @@ json AgentDaemon::renderFramework(const FrameworkRecord& fw) const {
 }
 
 // Mesos's agent keys for what the agent measures so far: the fetcher's.
-json AgentDaemon::renderMetrics() const {
-  const FetcherMetrics fetcher = fetcher_ ? fetcher_->metrics() : FetcherMetrics{};
-  return json{{"containerizer/fetcher/task_fetches_succeeded", fetcher.fetchesSucceeded},
-              {"containerizer/fetcher/task_fetches_failed", fetcher.fetchesFailed},
-              {"containerizer/fetcher/cache_size_total_bytes", fetcher.cacheTotalBytes},
-              {"containerizer/fetcher/cache_size_used_bytes", fetcher.cacheUsedBytes}};
-}
-
 json AgentDaemon::renderState() const {
   auto total = Resources::fromProto(info_.resources());
   json out{{"version", kMezzoMesosVersion}, {"git_sha", ""}, {"git_branch", ""}, {"git_tag", ""},

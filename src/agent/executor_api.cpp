@@ -50,7 +50,10 @@ void AgentDaemon::handleExecutorApi(net::Request&& request, net::Responder respo
     case Call::UPDATE: {
       if (!call.has_update()) return responder.respond(net::Response::text(400, "Expecting 'update' to be present"));
       Status status = executorUpdate(*fw, *executor, call.update().status());
-      if (!status) return responder.respond(net::Response::text(400, status.message()));
+      if (!status) {
+        ++counters_.invalidStatusUpdates;
+        return responder.respond(net::Response::text(400, status.message()));
+      }
       return responder.respond(net::Response::empty(202));
     }
     case Call::MESSAGE: {

@@ -355,6 +355,8 @@ void AgentDaemon::retireExecutor(FrameworkRecord& framework, ExecutorRecord& exe
     }
   }
   scheduleSandboxGc(executor.directory);
+  ++counters_.executorsTerminated;
+  if (executor.endReason == ExecutorRecord::EndReason::kLaunchFailed) ++counters_.containerLaunchErrors;
   framework.completedExecutors.push_back(CompletedExecutor{executor.info, executor.containerId, executor.directory});
   while (framework.completedExecutors.size() > kMaxCompletedExecutorsPerFramework) {
     framework.completedExecutors.pop_front();
@@ -424,6 +426,10 @@ bool AgentDaemon::recordStatus(FrameworkRecord& framework, const v1::TaskStatus&
   if (!framework.terminating) {
     // The master forgot a terminating framework: nobody would acknowledge.
     if (statusUpdates_.add(framework.id, status) == StatusUpdateManager::AddResult::kDuplicate) return false;
+  }
+  ++counters_.validStatusUpdates;
+  if (task != nullptr && isTerminalTaskState(status.state()) && !isTerminalTaskState(task->state())) {
+    ++counters_.terminalTasks[status.state()];
   }
   // Written before the executor is acknowledged: a restarted agent resends it.
   if (task != nullptr && framework.info.checkpoint()) {

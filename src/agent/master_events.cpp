@@ -175,6 +175,7 @@ void AgentDaemon::runTask(const internal::AgentEvent::RunTask& run) {
         launchExecutor(fw, info, command, fetchPlanForTask(fw, task), runsSupervised(task) ? &task : nullptr);
     if (!launched) {
       spdlog::error("Failed to launch executor {}: {}", info.executor_id().value(), launched.error());
+      ++counters_.containerLaunchErrors;
       generateStatus(fw, taskId, v1::TASK_FAILED, v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED,
                      "Failed to launch the executor: " + launched.error());
       if (!command) {
@@ -249,6 +250,7 @@ void AgentDaemon::runTaskGroup(const internal::AgentEvent::RunTaskGroup& run) {
     auto launched = launchExecutor(fw, info, false, fetchPlanForGroup(fw, info, group));
     if (!launched) {
       spdlog::error("Failed to launch default executor {}: {}", info.executor_id().value(), launched.error());
+      ++counters_.containerLaunchErrors;
       failAll(v1::TASK_FAILED, v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED,
               "Failed to launch the executor: " + launched.error());
       internal::AgentCall call;
@@ -373,8 +375,10 @@ void AgentDaemon::frameworkMessage(const internal::AgentEvent::FrameworkMessage&
   ExecutorRecord* executor = fw != nullptr ? fw->executor(ExecutorId(message.executor_id().value())) : nullptr;
   if (executor == nullptr || !executor->subscribed()) {
     spdlog::warn("Dropping framework message for executor {}: not subscribed", message.executor_id().value());
+    ++counters_.invalidFrameworkMessages;
     return;
   }
+  ++counters_.validFrameworkMessages;
   v1::executor::Event event;
   event.set_type(v1::executor::Event::MESSAGE);
   event.mutable_message()->set_data(message.data());

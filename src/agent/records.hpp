@@ -31,6 +31,21 @@
 
 namespace mezzo::agent {
 
+// Counters behind the agent's /metrics/snapshot (agent_metrics.cpp): what
+// happened since the agent started. Gauges (tasks by state, resources in
+// use) are computed from the records when asked.
+struct AgentCounters {
+  std::map<v1::TaskState, uint64_t> terminalTasks;  // tasks that reached each terminal state
+  uint64_t executorsTerminated = 0;
+  uint64_t containerLaunchErrors = 0;
+  uint64_t validStatusUpdates = 0;
+  uint64_t invalidStatusUpdates = 0;
+  uint64_t validFrameworkMessages = 0;
+  uint64_t invalidFrameworkMessages = 0;
+  uint64_t gcRemovalsSucceeded = 0;
+  uint64_t gcRemovalsFailed = 0;
+};
+
 struct ExecutorRecord {
   enum class State {
     kFetching,     // its URIs are being fetched into the sandbox; no process yet

@@ -98,8 +98,10 @@ void AgentDaemon::removeSandbox(const std::string& directory) {
   fs::remove_all(directory, ec);
   if (ec) {
     spdlog::warn("Could not remove sandbox {}: {}", directory, ec.message());
+    ++counters_.gcRemovalsFailed;
     return;
   }
+  ++counters_.gcRemovalsSucceeded;
   spdlog::info("Removed sandbox {}", directory);
   // A supervised task's status file goes with its sandbox (named by the container id).
   fs::remove(supervisorStatusFile(fs::path(directory).filename().string()), ec);

@@ -186,6 +186,7 @@ void AgentDaemon::finishSupervisedTask(FrameworkRecord& framework, ExecutorRecor
     reportSupervisedTask(framework, executor, std::move(status));
   } else if (supervisorStatus && WIFEXITED(*supervisorStatus) &&
              WEXITSTATUS(*supervisorStatus) == launch::kSetupFailedExitCode) {
+    ++counters_.containerLaunchErrors;
     generateStatus(framework, taskId, v1::TASK_FAILED, v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED,
                    "Could not set up the task's container (mezzo-launch: see stderr in the sandbox)");
   }

@@ -160,6 +160,53 @@ TEST_F(AgentTasksTest, SupervisedTaskIsKilledAfterItsGracePeriod) {
   EXPECT_EQ(statuses.back().message(), "Command terminated with signal SIGKILL");
 }
 
+// /metrics/snapshot has the Mesos agent's slave/* metrics: live tasks by
+// state, terminal ones counted, resources in use, executors, updates.
+TEST_F(AgentTasksTest, MetricsCountTasksExecutorsAndResources) {
+  start();
+  v1::Offer offer = takeOffer(*session);
+  ASSERT_EQ(session
+                ->call(launchCall(offer, {commandTask("ok", offer, "true", "cpus:0.25;mem:32"),
+                                          commandTask("bad", offer, "exit 1", "cpus:0.25;mem:32"),
+                                          commandTask("doomed", offer, "sleep 60", "cpus:0.25;mem:32"),
+                                          commandTask("lasting", offer, "sleep 60", "cpus:0.5;mem:64")}))
+                ->status,
+            202u);
+  Seen seen = collectUpdates(
+      *session,
+      [](const Seen& s) {
+        return allIn(s, {"ok", "bad"}, isTerminalState) && allIn(s, {"doomed", "lasting"}, [](v1::TaskState state) {
+                 return state == v1::TASK_RUNNING;
+               });
+      },
+      20s);
+  ASSERT_EQ(session->call(killCall("doomed", offer))->status, 202u);
+  ASSERT_FALSE(session->followTask("doomed", v1::TASK_KILLED).empty());
+  json metrics;
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        metrics = getJson(agentEndpoint(*cluster), "/metrics/snapshot");
+        return metrics.value("slave/tasks_killed", 0) == 1 && metrics.value("slave/executors_terminated", 0) == 3;
+      },
+      10s))
+      << metrics.dump();
+  EXPECT_EQ(metrics.value("slave/registered", 0), 1);
+  EXPECT_EQ(metrics.value("slave/tasks_finished", 0), 1);
+  EXPECT_EQ(metrics.value("slave/tasks_failed", 0), 1);
+  EXPECT_EQ(metrics.value("slave/tasks_running", 0), 1);
+  EXPECT_EQ(metrics.value("slave/tasks_staging", -1), 0);
+  EXPECT_EQ(metrics.value("slave/executors_running", 0), 1);
+  EXPECT_EQ(metrics.value("slave/frameworks_active", 0), 1);
+  EXPECT_DOUBLE_EQ(metrics.value("slave/cpus_used", 0.0), 0.5);
+  EXPECT_DOUBLE_EQ(metrics.value("slave/mem_used", 0.0), 64);
+  EXPECT_GT(metrics.value("slave/cpus_total", 0.0), 0.5);
+  EXPECT_GT(metrics.value("slave/cpus_percent", 0.0), 0.0);
+  // STARTING, RUNNING and a terminal update for three tasks, two for the last; KILLING too.
+  EXPECT_EQ(metrics.value("slave/valid_status_updates", 0), 12);
+  EXPECT_EQ(metrics.value("gc/path_removals_pending", 0), 3);
+  EXPECT_GE(metrics.value("slave/uptime_secs", 0.0), 0.0);
+}
+
 // The agent's v1 operator API: GET_CONTAINERS lists the running task's
 // container with its status and usage (JSON and protobuf); bad calls get
 // 4xx, calls Mezzo's agent does not implement 501.
