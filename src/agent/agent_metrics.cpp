@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/agent_daemon.hpp"
+#include "mezzo/common/operator_responses.hpp"
 #include "mezzo/common/resources.hpp"
 
 namespace mezzo::agent {
@@ -58,13 +59,8 @@ json AgentDaemon::renderMetrics() const {
       }
     }
   }
-  for (const char* name : {"cpus", "mem", "disk"}) {
-    const double totalAmount = total.scalar(name);
-    const double usedAmount = used.scalar(name);
-    out[std::string("slave/") + name + "_total"] = totalAmount;
-    out[std::string("slave/") + name + "_used"] = usedAmount;
-    out[std::string("slave/") + name + "_percent"] = totalAmount > 0 ? usedAmount / totalAmount : 0.0;
-  }
+  for (const char* name : {"cpus", "mem", "disk"})
+    putResourceUsage(out, "slave", name, total.scalar(name), used.scalar(name));
 
   for (v1::TaskState state : {v1::TASK_STAGING, v1::TASK_STARTING, v1::TASK_RUNNING, v1::TASK_KILLING}) {
     auto it = liveTasks.find(state);

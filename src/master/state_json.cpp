@@ -1,6 +1,7 @@
 #include "master/state_json.hpp"
 
 #include "mezzo/common/json_proto.hpp"
+#include "mezzo/common/operator_responses.hpp"
 #include "mezzo/net/http_server.hpp"
 #include "mezzo/version.hpp"
 
@@ -352,11 +353,7 @@ nlohmann::json renderMetrics(const MasterCore& core, const Leadership& leadershi
     out[key] = it == counters.terminalTasks.end() ? 0 : it->second;
   }
   for (const char* name : {"cpus", "mem", "disk", "gpus"}) {
-    double t = total.scalar(name);
-    double u = used.scalar(name);
-    out[std::string("master/") + name + "_total"] = t;
-    out[std::string("master/") + name + "_used"] = u;
-    out[std::string("master/") + name + "_percent"] = t > 0 ? u / t : 0.0;
+    putResourceUsage(out, "master", name, total.scalar(name), used.scalar(name));
   }
   out["master/slave_registrations"] = counters.agentRegistrations;
   out["master/slave_reregistrations"] = counters.agentReregistrations;

@@ -1,5 +1,6 @@
-// Pieces of the v1 operator API answers that the master and the agent fill
-// alike: metrics from a /metrics/snapshot document, flags, version.
+// Pieces of the v1 operator API answers and metrics that the master and the
+// agent fill alike: metrics from a /metrics/snapshot document, resource
+// usage keys, flags, version.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -21,6 +22,15 @@ inline void appendMetrics(const nlohmann::json& snapshot, google::protobuf::Repe
     metric->set_name(name);
     metric->set_value(value.get<double>());
   }
+}
+
+// Snapshot keys `<prefix>/<name>_total`, `_used` and `_percent` (a 0..1
+// fraction, as Mesos) of one resource.
+inline void putResourceUsage(nlohmann::json& snapshot, const std::string& prefix, const std::string& name,
+                             double total, double used) {
+  snapshot[prefix + "/" + name + "_total"] = total;
+  snapshot[prefix + "/" + name + "_used"] = used;
+  snapshot[prefix + "/" + name + "_percent"] = total > 0 ? used / total : 0.0;
 }
 
 // GET_FLAGS: the daemon's flags as rendered for /flags.
