@@ -64,8 +64,11 @@ Status AgentDaemon::start() {
   Status fetcher = startFetcher();
   if (!fetcher) return fetcher;
   checkpointer_ = Checkpointer(flags_.workDir);
+  Status supervisor = startTaskSupervisor();
+  if (!supervisor) return supervisor;
   Status recovered = recover();
   if (!recovered) return Status::ioError("Recovery from " + checkpointer_.metaDir() + " failed: " + recovered.message());
+  killUnrecoveredSupervisedTasks();
   recoverContainers();
   scheduleLeftoverSandboxes();
   collectSandboxGarbage();

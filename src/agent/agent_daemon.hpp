@@ -33,6 +33,7 @@
 #include "agent/garbage_collector.hpp"
 #include "agent/records.hpp"
 #include "agent/status_update_manager.hpp"
+#include "agent/task_supervisor_link.hpp"
 #include "ha/leader.hpp"
 #include "mezzo/common/recordio.hpp"
 #include "mezzo/internal/agent_protocol.pb.h"
@@ -144,9 +145,17 @@ class AgentDaemon {
   // ------------------------------------------------ supervised_tasks.cpp
   // True when the agent runs `task` itself (--command_tasks=supervised).
   bool runsSupervised(const v1::TaskInfo& task) const;
-  // Where the supervisor of a container writes its task's wait status.
+  // Connects to the task supervisor (starting one when command tasks run
+  // supervised) and remembers the tasks it has alive for recovery.
+  Status startTaskSupervisor();
+  void onSupervisedTaskStarted(const std::string& containerId, pid_t pid);
+  void onSupervisedTaskExited(const std::string& containerId, const supervisor::TaskEnd& end);
+  // The supervisor died: its tasks are failed and their sessions killed.
+  void onTaskSupervisorLost();
+  ExecutorRecord* supervisedExecutor(const std::string& containerId, FrameworkRecord** framework);
+  // Where the supervisor writes how a container's task ended.
   std::string supervisorStatusFile(const std::string& containerId) const;
-  std::optional<int> readSupervisorStatus(const std::string& containerId) const;
+  std::optional<supervisor::TaskEnd> readSupervisorStatus(const std::string& containerId) const;
   Status spawnSupervisedTask(FrameworkRecord& framework, ExecutorRecord& executor);
   // Fills in what the command executor would (source EXECUTOR, ids, uuid) and records it.
   void reportSupervisedTask(FrameworkRecord& framework, ExecutorRecord& executor, v1::TaskStatus status);
@@ -155,9 +164,10 @@ class AgentDaemon {
                           const std::optional<v1::KillPolicy>& policy, std::optional<Duration> cap);
   // SIGTERM now and SIGKILL after `grace` (at once when it is zero).
   void escalateSupervisedKill(const ExecutorKey& key, ExecutorRecord& executor, Duration grace);
-  // The supervisor ended: the task's terminal update from its status file.
-  void finishSupervisedTask(FrameworkRecord& framework, ExecutorRecord& executor, std::optional<int> supervisorStatus);
-  // After an agent restart, for a supervisor still alive.
+  // The task ended (or is gone): its terminal update, from what the
+  // supervisor said or wrote in the status file.
+  void finishSupervisedTask(FrameworkRecord& framework, ExecutorRecord& executor);
+  // After an agent restart, for a task the supervisor still runs.
   void reattachSupervisedTask(FrameworkRecord& framework, ExecutorRecord& executor);
 
   // ------------------------------------------------------- recovery.cpp
@@ -168,6 +178,10 @@ class AgentDaemon {
   void recoverExecutor(FrameworkRecord& framework, RecoveredExecutor& recovered);
   // Re-attaches a recovered executor, or ends it (gone, rebooted, cleanup).
   void settleRecoveredExecutor(const ExecutorKey& key, bool ended, bool rebooted);
+  void settleRecoveredSupervisedTask(const ExecutorKey& key, FrameworkRecord& framework, ExecutorRecord& executor);
+  // Tasks the supervisor runs that no checkpoint knows (their framework
+  // did not checkpoint, or the agent died before it recorded them).
+  void killUnrecoveredSupervisedTasks();
   void recoverTask(FrameworkRecord& framework, ExecutorRecord& executor, RecoveredTask& recovered);
   void onReregistrationTimeout(const ExecutorKey& key);
   // Polls recovered executors (not our children: no SIGCHLD) for their end.
@@ -275,6 +289,9 @@ class AgentDaemon {
   std::map<FrameworkId, std::unique_ptr<FrameworkRecord>> frameworks_;
   std::deque<CompletedFramework> completedFrameworks_;
   std::map<pid_t, ExecutorKey> children_;
+  std::unique_ptr<TaskSupervisorLink> taskSupervisor_;
+  std::map<std::string, ExecutorKey> supervisedContainers_;  // container id -> its supervised task's record
+  std::map<std::string, pid_t> supervisorLiveAtStart_;        // what the supervisor ran when we started
   AgentCounters counters_;
   bool stopping_ = false;
 };

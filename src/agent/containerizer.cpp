@@ -42,7 +42,7 @@ Result<Containerizer> Containerizer::create(IsolationOptions options) {
     if (!cgroups) return Status(cgroups.status().code(), "cgroups unavailable: " + cgroups.error());
     containerizer.cgroups_ = std::move(*cgroups);
   }
-  // The helper also supervises command tasks run by the agent itself.
+  // The helper is also the task supervisor of command tasks run by the agent itself.
   if (access(opts.launchHelperPath.c_str(), X_OK) != 0) {
     return Status::notFound("The launch helper " + opts.launchHelperPath + " is not executable");
   }
@@ -63,10 +63,8 @@ std::string Containerizer::describe() const {
   return out.str();
 }
 
-Result<pid_t> Containerizer::launch(const std::string& container, const ContainerLimits& limits, SpawnOptions spawn,
-                                   const std::string& supervisorStatusFile) {
+Result<launch::Request> Containerizer::prepare(const std::string& container, const ContainerLimits& limits) {
   launch::Request request;
-  request.statusFile = supervisorStatusFile;
   if (cgroups_) {
     Status status = cgroups_->create(container);
     if (status) status = cgroups_->applyLimits(container, cgroupLimits(options_, limits));
@@ -81,12 +79,17 @@ Result<pid_t> Containerizer::launch(const std::string& container, const Containe
   }
   request.pidNamespace = options_.has(Isolator::kNamespacesPid);
   request.mountNamespace = request.pidNamespace || options_.has(Isolator::kFilesystemLinux);
-  if (!request.cgroupProcsFiles.empty() || !request.rlimits.empty() || request.mountNamespace ||
-      !request.statusFile.empty()) {
-    request.executable = std::move(spawn.path);
-    request.argv = std::move(spawn.argv);
+  return request;
+}
+
+Result<pid_t> Containerizer::launch(const std::string& container, const ContainerLimits& limits, SpawnOptions spawn) {
+  auto request = prepare(container, limits);
+  if (!request) return request.status();
+  if (!request->cgroupProcsFiles.empty() || !request->rlimits.empty() || request->mountNamespace) {
+    request->executable = std::move(spawn.path);
+    request->argv = std::move(spawn.argv);
     spawn.path = options_.launchHelperPath;
-    spawn.argv = launch::toArguments(request);
+    spawn.argv = launch::toArguments(*request);
     spawn.argv.insert(spawn.argv.begin(), "mezzo-launch");
   }
   auto pid = spawnProcess(spawn);

@@ -30,6 +30,7 @@
 
 #include "agent/container_cgroups.hpp"
 #include "agent/isolation.hpp"
+#include "agent/launch_helper.hpp"
 #include "agent/process.hpp"
 #include "agent/resource_statistics.hpp"
 
@@ -44,10 +45,11 @@ class Containerizer {
   // Human-readable summary for the start-up log.
   std::string describe() const;
 
-  // `supervisorStatusFile` non-empty: the program runs under
-  // `mezzo-launch --supervise=<file>` (launch_helper.hpp).
-  Result<pid_t> launch(const std::string& container, const ContainerLimits& limits, SpawnOptions spawn,
-                       const std::string& supervisorStatusFile = {});
+  // Creates and limits the container's cgroups and returns what
+  // mezzo-launch must do to put a program inside it (no program yet). The
+  // agent's task supervisor launches command tasks with it.
+  Result<launch::Request> prepare(const std::string& container, const ContainerLimits& limits);
+  Result<pid_t> launch(const std::string& container, const ContainerLimits& limits, SpawnOptions spawn);
   // New limits for a running container (a task was added to its executor).
   Status update(const std::string& container, const ContainerLimits& limits);
 

@@ -285,18 +285,9 @@ void AgentDaemon::watchChildren() {
       if (executor == nullptr || executor->pid != leader) return {nullptr, nullptr};
       return {fw, executor};
     };
-    // Executors end in bursts: one pass over /proc for all their sessions,
-    // except those of supervisors that wrote their status file (they left
-    // nothing behind).
+    // Executors end in bursts: one pass over /proc for all their sessions.
     std::set<pid_t> sessions;
-    for (const auto& [leader, ignored] : exited) {
-      auto [fw, executor] = executorOfChild(leader);
-      if (executor != nullptr && executor->supervised) {
-        executor->supervised->waitStatus = readSupervisorStatus(executor->containerId);
-        if (executor->supervised->waitStatus) continue;
-      }
-      sessions.insert(leader);
-    }
+    for (const auto& [leader, ignored] : exited) sessions.insert(leader);
     const bool sessionsKilled = containerizer_->killSessions(sessions);
     for (const auto& [leader, waitStatus] : exited) {
       auto [fw, executor] = executorOfChild(leader);
@@ -317,7 +308,7 @@ void AgentDaemon::executorExited(FrameworkRecord& framework, ExecutorRecord& exe
   // An OOM kill may be why it ended (or may have hit a task it had not reported yet).
   if (executor.endReason != ExecutorRecord::EndReason::kHostRebooted) {
     enforceMemoryLimit(framework, executor);
-    if (executor.supervised) finishSupervisedTask(framework, executor, waitStatus);
+    if (executor.supervised) finishSupervisedTask(framework, executor);
   }
   // Destroy the rest of the container: processes the executor left behind.
   destroyContainer(executor, executor.endReason != ExecutorRecord::EndReason::kHostRebooted);
@@ -387,6 +378,8 @@ AgentDaemon::OrphanStatus AgentDaemon::orphanedTaskStatus(const ExecutorRecord& 
       return {v1::TASK_LOST, Reason::REASON_AGENT_RESTARTED, "Executor was killed by the agent's recovery (cleanup)"};
     case ExecutorRecord::EndReason::kHostRebooted:
       return {v1::TASK_LOST, Reason::REASON_AGENT_RESTARTED, "The agent's host rebooted"};
+    case ExecutorRecord::EndReason::kSupervisorLost:
+      return {v1::TASK_FAILED, Reason::REASON_EXECUTOR_TERMINATED, "The agent's task supervisor died"};
     case ExecutorRecord::EndReason::kMemoryLimit:
       return {v1::TASK_FAILED, Reason::REASON_CONTAINER_LIMITATION_MEMORY, "Memory limit exceeded; executor " + how};
     default:

@@ -6,8 +6,9 @@
 // instruction, and the agent never fork()s its own (possibly large) heap.
 //
 //   mezzo-launch [--cgroup=<cgroup.procs file>]... [--rlimit=<name>:<value>]...
-//                [--mount-namespace] [--pid-namespace] [--supervise=<status file>]
+//                [--mount-namespace] [--pid-namespace]
 //                -- <executable> <argv0> [args...]
+//   mezzo-launch --supervisor=<socket path>
 //
 // --mount-namespace: a mount namespace of its own whose mounts do not
 // propagate back to the host (host mounts still reach it).
@@ -16,17 +17,10 @@
 // and stays as its parent: it forwards termination signals to it and exits
 // the way it exits, so the agent still watches one pid.
 //
-// --supervise: the helper stays as the program's supervisor (the agent runs
-// command tasks this way, without an executor process). It becomes a child
-// subreaper and forks the program into a process group of its own; it
-// passes SIGTERM, SIGINT, SIGHUP and SIGQUIT on to that group and turns
-// SIGUSR1 into a SIGKILL of it. Once the program has ended it kills what
-// the program left behind (its group, and every descendant re-parented to
-// the helper), writes the program's wait status as a decimal number to the
-// status file (atomically: a temporary file renamed over it), and exits the
-// way the program did. The file outlives an agent restart, so a restarted
-// agent learns how a task ended while it was down; its presence also says
-// that nothing of the task is left running.
+// --supervisor: the agent's task supervisor (task_supervisor.hpp), which
+// starts command tasks with the same options (supervisor_protocol.hpp) and
+// stays their parent. It accepts the agent on the listening socket it
+// inherits as descriptor 3; the path is removed when it exits.
 //
 // rlimit names: as, core, cpu, data, fsize, memlock, nofile, nproc, stack
 // (soft and hard limits are both set to the value).
@@ -53,7 +47,7 @@ inline constexpr std::string_view kCgroupOption = "--cgroup=";
 inline constexpr std::string_view kRlimitOption = "--rlimit=";
 inline constexpr std::string_view kMountNamespaceOption = "--mount-namespace";
 inline constexpr std::string_view kPidNamespaceOption = "--pid-namespace";
-inline constexpr std::string_view kSuperviseOption = "--supervise=";
+inline constexpr std::string_view kSupervisorOption = "--supervisor=";
 // Exit code of the helper when the set-up failed (the reason is on stderr).
 inline constexpr int kSetupFailedExitCode = 125;
 
@@ -62,7 +56,6 @@ struct Request {
   std::vector<std::pair<std::string, uint64_t>> rlimits;  // name, value
   bool mountNamespace = false;
   bool pidNamespace = false;
-  std::string statusFile;  // non-empty: supervise the program (--supervise)
   std::string executable;
   std::vector<std::string> argv;  // argv[0] included
 };
@@ -87,10 +80,18 @@ inline std::vector<std::string> toArguments(const Request& request) {
   }
   if (request.mountNamespace) out.emplace_back(kMountNamespaceOption);
   if (request.pidNamespace) out.emplace_back(kPidNamespaceOption);
-  if (!request.statusFile.empty()) out.push_back(std::string(kSuperviseOption) + request.statusFile);
   out.push_back("--");
   out.push_back(request.executable);
   out.insert(out.end(), request.argv.begin(), request.argv.end());
+  return out;
+}
+
+// A NULL-terminated argv/envp pointing into `strings` (which must outlive it).
+inline std::vector<char*> cStrings(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (const std::string& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
   return out;
 }
 
@@ -117,8 +118,6 @@ inline std::optional<Request> parseArguments(int argc, char** argv, std::string*
     } else if (argument == kPidNamespaceOption) {
       request.pidNamespace = true;
       request.mountNamespace = true;  // its own /proc
-    } else if (argument.starts_with(kSuperviseOption) && argument.size() > kSuperviseOption.size()) {
-      request.statusFile = std::string(argument.substr(kSuperviseOption.size()));
     } else {
       *error = "unknown argument '" + std::string(argument) + "'";
       return std::nullopt;
@@ -132,6 +131,14 @@ inline std::optional<Request> parseArguments(int argc, char** argv, std::string*
   for (int j = i + 2; j < argc; ++j) request.argv.emplace_back(argv[j]);
   if (request.argv.empty()) request.argv.push_back(request.executable);
   return request;
+}
+
+// The same for arguments without the program name (what toArguments() made).
+inline std::optional<Request> parseArguments(const std::vector<std::string>& arguments, std::string* error) {
+  std::vector<char*> argv{const_cast<char*>("mezzo-launch")};
+  for (const std::string& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
+  argv.push_back(nullptr);
+  return parseArguments(static_cast<int>(argv.size() - 1), argv.data(), error);
 }
 
 }  // namespace mezzo::agent::launch

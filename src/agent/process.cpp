@@ -1,4 +1,5 @@
 #include "agent/process.hpp"
+#include "agent/launch_helper.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -34,14 +35,6 @@ struct SpawnAttributes {
   SpawnAttributes& operator=(const SpawnAttributes&) = delete;
 };
 
-std::vector<char*> cStrings(const std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  out.reserve(strings.size() + 1);
-  for (const std::string& s : strings) out.push_back(const_cast<char*>(s.c_str()));
-  out.push_back(nullptr);
-  return out;
-}
-
 int configure(SpawnAttributes& spawn, const SpawnOptions& options) {
   short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
   flags |= options.grouping == SpawnOptions::Grouping::kNewSession ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP;
@@ -70,8 +63,13 @@ int configure(SpawnAttributes& spawn, const SpawnOptions& options) {
   if (rc == 0 && !options.workingDirectory.empty()) {
     rc = posix_spawn_file_actions_addchdir_np(&spawn.actions, options.workingDirectory.c_str());
   }
+  int firstClosed = STDERR_FILENO + 1;
+  if (rc == 0 && options.inheritedFd >= 0) {
+    rc = posix_spawn_file_actions_adddup2(&spawn.actions, options.inheritedFd, SpawnOptions::kInheritedFdNumber);
+    firstClosed = SpawnOptions::kInheritedFdNumber + 1;
+  }
   // Sockets of the parent (listening ports!) must not leak into children.
-  if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&spawn.actions, STDERR_FILENO + 1);
+  if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&spawn.actions, firstClosed);
   return rc;
 }
 
@@ -122,8 +120,8 @@ Result<pid_t> spawnProcess(const SpawnOptions& options) {
   SpawnAttributes spawn;
   int rc = configure(spawn, options);
   if (rc != 0) return Status::ioError(std::string("posix_spawn set-up failed: ") + std::strerror(rc));
-  std::vector<char*> argv = cStrings(options.argv);
-  std::vector<char*> envp = cStrings(options.environment);
+  std::vector<char*> argv = launch::cStrings(options.argv);
+  std::vector<char*> envp = launch::cStrings(options.environment);
   pid_t pid = -1;
   const bool search = options.path.find('/') == std::string::npos;
   rc = search ? posix_spawnp(&pid, options.path.c_str(), &spawn.actions, &spawn.attr, argv.data(), envp.data())

@@ -31,6 +31,10 @@ struct SpawnOptions {
   std::string stdoutPath;                // empty = inherit
   std::string stderrPath;                // empty = inherit
   Grouping grouping = Grouping::kNewProcessGroup;
+  // >= 0: passed to the child as descriptor kInheritedFdNumber (every other
+  // descriptor above stderr is closed). Must not be that number already.
+  int inheritedFd = -1;
+  static constexpr int kInheritedFdNumber = 3;
 };
 
 Result<pid_t> spawnProcess(const SpawnOptions& options);

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "agent/isolation.hpp"
+#include "agent/supervisor_protocol.hpp"
 #include "mezzo/common/clock.hpp"
 #include "mezzo/common/codec.hpp"
 #include "mezzo/common/ids.hpp"
@@ -64,16 +65,17 @@ struct ExecutorRecord {
     kRecoveryCleanup,        // killed by --recover=cleanup
     kHostRebooted,           // recorded before a reboot: nothing of it survived
     kMemoryLimit,            // the kernel OOM-killed a process of the container
+    kSupervisorLost,         // the task supervisor of a supervised task died
   };
 
-  // A command task the agent runs itself under `mezzo-launch --supervise`
+  // A command task the agent runs itself through its task supervisor
   // (supervised_tasks.cpp): the record stands for its container; no
-  // executor process, no subscription.
+  // executor process, no subscription; `pid` is the task's.
   struct SupervisedTask {
     v1::TaskInfo info;
     bool killing = false;                    // killed on request (or shut down)
     bool killedByCompletionTimeout = false;  // max_completion_time reached
-    std::optional<int> waitStatus;           // from the supervisor's status file
+    std::optional<supervisor::TaskEnd> end;  // from the supervisor (or its status file)
     std::unique_ptr<boost::asio::steady_timer> completionTimer;
   };
 

@@ -15,8 +15,9 @@
 //   reported TASK_LOST (REASON_AGENT_RESTARTED) and old pids are left alone.
 // - --recover=cleanup kills live executors instead of re-attaching them.
 // - A command task the agent supervised (supervised_tasks.cpp) is
-//   re-attached at once while its supervisor lives; when the supervisor is
-//   gone, its status file says how the task ended.
+//   re-attached at once while the task supervisor still runs it; otherwise
+//   its status file says how it ended (no file: it is gone with its
+//   supervisor). Tasks the supervisor runs that nobody recovered are killed.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -106,6 +107,7 @@ void AgentDaemon::settleRecoveredExecutor(const ExecutorKey& key, bool ended, bo
   FrameworkRecord* fw = framework(key.first);
   ExecutorRecord* executor = fw != nullptr ? fw->executor(key.second) : nullptr;
   if (executor == nullptr) return;
+  if (executor->supervised && !ended && !rebooted) return settleRecoveredSupervisedTask(key, *fw, *executor);
   if (ended || rebooted || executor->pid <= 0 || !sessionLeaderAlive(executor->pid)) {
     if (rebooted) {
       executor->endReason = ExecutorRecord::EndReason::kHostRebooted;  // its pid means nothing now
@@ -117,8 +119,6 @@ void AgentDaemon::settleRecoveredExecutor(const ExecutorKey& key, bool ended, bo
     executor->state = ExecutorRecord::State::kTerminating;
     executor->endReason = ExecutorRecord::EndReason::kRecoveryCleanup;
     signalSession(executor->pid, SIGKILL);
-  } else if (executor->supervised) {
-    reattachSupervisedTask(*fw, *executor);  // nothing to re-subscribe
   } else {
     spdlog::info("Waiting {} for recovered executor {} (pid {}) to re-subscribe",
                  formatDuration(flags_.executorReregistrationTimeout), key.second.value(), executor->pid);
@@ -128,6 +128,35 @@ void AgentDaemon::settleRecoveredExecutor(const ExecutorKey& key, bool ended, bo
     });
   }
   watchRecoveredExecutors();
+}
+
+void AgentDaemon::settleRecoveredSupervisedTask(const ExecutorKey& key, FrameworkRecord& framework,
+                                                ExecutorRecord& executor) {
+  auto live = supervisorLiveAtStart_.find(executor.containerId);
+  if (live == supervisorLiveAtStart_.end()) {
+    // Ended while the agent was down (its status file tells how), or gone
+    // with a supervisor that died (its session is killed).
+    return executorExited(framework, executor, std::nullopt);
+  }
+  executor.pid = live->second;
+  supervisorLiveAtStart_.erase(live);
+  if (flags_.recover == RecoverMode::kCleanup) {
+    spdlog::info("Killing recovered task {} (pid {}): --recover=cleanup", key.second.value(), executor.pid);
+    supervisedContainers_[executor.containerId] = key;
+    executor.state = ExecutorRecord::State::kTerminating;
+    executor.endReason = ExecutorRecord::EndReason::kRecoveryCleanup;
+    taskSupervisor_->signal(executor.containerId, SIGKILL);
+    return;
+  }
+  reattachSupervisedTask(framework, executor);  // nothing to re-subscribe
+}
+
+void AgentDaemon::killUnrecoveredSupervisedTasks() {
+  for (const auto& [containerId, pid] : supervisorLiveAtStart_) {
+    spdlog::info("Killing task pid {} of container {}: no checkpoint recovered it", pid, containerId);
+    taskSupervisor_->signal(containerId, SIGKILL);
+  }
+  supervisorLiveAtStart_.clear();
 }
 
 void AgentDaemon::recoverTask(FrameworkRecord& framework, ExecutorRecord& executor, RecoveredTask& recovered) {
@@ -141,7 +170,8 @@ void AgentDaemon::recoverTask(FrameworkRecord& framework, ExecutorRecord& execut
   framework.tasks[taskId] = std::move(task);
   bool finished = false;
   for (const std::string& uuid : recovered.acknowledged) {
-    finished = statusUpdates_.acknowledge(framework.id, taskId, uuid) == StatusUpdateManager::AckResult::kStreamFinished;
+    finished =
+        statusUpdates_.acknowledge(framework.id, taskId, uuid) == StatusUpdateManager::AckResult::kStreamFinished;
   }
   if (finished) {
     completeTask(framework, taskId);  // also drops its checkpoint
@@ -174,7 +204,8 @@ void AgentDaemon::watchRecoveredExecutors() {
     bool watching = false;
     for (auto& [frameworkId, fw] : frameworks_) {
       for (auto& [executorId, executor] : fw->executors) {
-        if (!executor->recovered || executor->pid <= 0) continue;
+        // Supervised tasks: the task supervisor reports their end.
+        if (!executor->recovered || executor->pid <= 0 || executor->supervised) continue;
         if (sessionLeaderAlive(executor->pid)) {
           watching = true;
         } else {

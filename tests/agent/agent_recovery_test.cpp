@@ -1,9 +1,10 @@
 // Agent checkpointing and recovery with real processes (issue 4, "done when"
 // 4): tasks of a checkpointing framework survive `kill -9` of the agent, the
 // restarted agent re-registers with the same id and re-attaches the
-// executors, and later updates reach the framework exactly once. Also: an
-// executor that died while the agent was down fails its task, and a changed
-// boot id (a reboot) reports tasks lost.
+// executors, and later updates reach the framework exactly once. Also: a
+// task whose supervisor died while the agent was down is killed and failed,
+// one that ended meanwhile reports its real end, and a changed boot id (a
+// reboot) reports tasks lost.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -161,24 +162,6 @@ TEST_F(AgentRecoveryTest, TwentyExecutorTasksSurviveKillNineAndTerminateExactlyO
   twentyTasksSurviveKillNineAndTerminateExactlyOnce("executor");
 }
 
-TEST_F(AgentRecoveryTest, ExecutorThatDiedWhileTheAgentWasDownFailsItsTask) {
-  start(1);
-  cluster->agentProcess(0).kill9();
-  std::ifstream run(checkpointedExecutor("t0") / "executor.run");
-  json executor = json::parse(run);
-  pid_t pid = executor.value("pid", -1);
-  ASSERT_GT(pid, 1);
-  ::kill(-pid, SIGKILL);  // the supervisor's process group (the task has its own; the agent kills it)
-  std::this_thread::sleep_for(300ms);
-  cluster->startAgent(0);
-  ASSERT_TRUE(agentBackWithSameId());
-  ASSERT_TRUE(collectUntil([&] { return terminalUpdates.size() == 1; }, 15s)) << cluster->agentProcess(0).log();
-  const v1::TaskStatus& failed = terminalUpdates["t0"].at(0);
-  EXPECT_EQ(failed.state(), v1::TASK_FAILED);
-  EXPECT_EQ(failed.source(), v1::TaskStatus::SOURCE_AGENT);
-  EXPECT_EQ(failed.reason(), v1::TaskStatus::REASON_EXECUTOR_TERMINATED);
-}
-
 // Alive and not a zombie (the processes here are not the test's children).
 bool processAlive(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
@@ -187,6 +170,44 @@ bool processAlive(pid_t pid) {
   size_t close = line.rfind(')');
   return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
 }
+
+// The parent pid of `pid` (-1 if unknown).
+pid_t parentOf(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return -1;
+  const size_t close = line.rfind(')');
+  char state = 0;
+  long parent = -1;
+  if (close == std::string::npos || std::sscanf(line.c_str() + close + 1, " %c %ld", &state, &parent) != 2) return -1;
+  return static_cast<pid_t>(parent);
+}
+
+// The task supervisor dies while the agent is down (its task lives on,
+// re-parented): the restarted agent cannot know how the task would end, so
+// it kills it and fails it, as it does for a task whose executor died.
+TEST_F(AgentRecoveryTest, TaskWhoseSupervisorDiedWhileTheAgentWasDownIsFailed) {
+  start(1);
+  cluster->agentProcess(0).kill9();
+  std::ifstream run(checkpointedExecutor("t0") / "executor.run");
+  json executor = json::parse(run);
+  const pid_t pid = executor.value("pid", -1);
+  ASSERT_GT(pid, 1);
+  const pid_t supervisor = parentOf(pid);
+  ASSERT_GT(supervisor, 1);
+  ASSERT_EQ(::kill(supervisor, SIGKILL), 0);
+  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(processAlive(pid));
+  cluster->startAgent(0);
+  ASSERT_TRUE(agentBackWithSameId());
+  ASSERT_TRUE(collectUntil([&] { return terminalUpdates.size() == 1; }, 15s)) << cluster->agentProcess(0).log();
+  const v1::TaskStatus& failed = terminalUpdates["t0"].at(0);
+  EXPECT_EQ(failed.state(), v1::TASK_FAILED);
+  EXPECT_EQ(failed.source(), v1::TaskStatus::SOURCE_AGENT);
+  EXPECT_EQ(failed.reason(), v1::TaskStatus::REASON_EXECUTOR_TERMINATED);
+  EXPECT_TRUE(waitUntil([&] { return !processAlive(pid); }, 5s)) << "the orphaned task still runs";
+}
+
 
 TEST_F(AgentRecoveryTest, AnotherBootIdReportsTasksLost) {
   // Executors, which notice that the agent forgot them (supervisors of a
@@ -223,18 +244,21 @@ TEST_F(AgentRecoveryTest, AnotherBootIdReportsTasksLost) {
   }
 }
 
-// The supervisor outlives the agent and writes how its task ended; the
-// restarted agent reports that (once), as the executor would have.
+// The task supervisor outlives the agent and writes how the task ended
+// (then leaves: no agent, no task); the restarted agent starts a new one
+// and reports that end (once), as the executor would have.
 TEST_F(AgentRecoveryTest, TaskThatEndedWhileTheAgentWasDownReportsItsExitStatus) {
   start(1, "supervised", "while [ ! -e go ]; do sleep 0.05; done; exit 3");
   cluster->agentProcess(0).kill9();
   std::ifstream run(checkpointedExecutor("t0") / "executor.run");
   json executor = json::parse(run);
-  const pid_t supervisor = executor.value("pid", -1);
-  ASSERT_GT(supervisor, 1);
+  const pid_t task = executor.value("pid", -1);
+  ASSERT_GT(task, 1);
   ASSERT_TRUE(executor.value("supervised", false));
+  const pid_t supervisor = parentOf(task);
   std::ofstream(executor.value("directory", "") + "/go") << "go\n";
-  ASSERT_TRUE(waitUntil([&] { return !processAlive(supervisor); }, 10s)) << "the supervisor did not end";
+  ASSERT_TRUE(waitUntil([&] { return !processAlive(task); }, 10s)) << "the task did not end";
+  ASSERT_TRUE(waitUntil([&] { return !processAlive(supervisor); }, 10s)) << "the supervisor did not leave";
   cluster->startAgent(0);
   ASSERT_TRUE(agentBackWithSameId());
   ASSERT_TRUE(collectUntil([&] { return terminalUpdates.size() == 1; }, 15s)) << cluster->agentProcess(0).log();

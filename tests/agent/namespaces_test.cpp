@@ -1,6 +1,5 @@
-// `mezzo-launch --supervise` on its own (status file, leftovers killed,
-// signals passed on to the task's group); and the namespaces/pid and
-// filesystem/linux isolators with real namespaces: `mezzo-launch` on its own (the container's pid 1 sees only its namespace
+// The namespaces/pid and filesystem/linux isolators with real namespaces:
+// `mezzo-launch` on its own (the container's pid 1 sees only its namespace
 // in its own /proc, exit codes and signals come back through the helper,
 // mounts made inside stay inside), then through a real master and agent
 // (a task of an executor started with --isolation=namespaces/pid sees the
@@ -156,64 +155,6 @@ TEST(LaunchNamespacesTest, TerminationSignalsReachTheContainerInit) {
   helper.signal(SIGTERM);
   EXPECT_TRUE(waitUntil([&] { return fs::exists(marker); }, 5s)) << helper.log();
   EXPECT_TRUE(waitUntil([&] { return !helper.running(); }, 5s));
-  fs::remove_all(dir);
-}
-
-// The supervisor ends as its program ends and writes the wait status.
-TEST(LaunchSuperviseTest, StatusFileHoldsTheWaitStatusAndTheHelperExitsAlike) {
-  const fs::path dir = makeTempDir("mezzo-supervise-exit");
-  const std::string statusFile = (dir / "status").string();
-  Outcome outcome = launch({"--supervise=" + statusFile}, "exit 3");
-  EXPECT_TRUE(exitedWith(outcome, 3)) << outcome.output;
-  EXPECT_EQ(readFile(statusFile), std::to_string(3 << 8) + "\n");
-  EXPECT_FALSE(fs::exists(statusFile + ".tmp"));
-  fs::remove_all(dir);
-}
-
-// Processes the task left behind die with it: one in the task's group,
-// one in a session of its own, one double-forked (re-parented to the
-// supervisor, the subreaper).
-TEST(LaunchSuperviseTest, WhatTheTaskLeftBehindIsKilled) {
-  const fs::path dir = makeTempDir("mezzo-supervise-leftovers");
-  const std::string pids = (dir / "pids").string();
-  const std::string script = "sleep 300 & echo $! >> " + pids + "; setsid sleep 301 & echo $! >> " + pids +
-                             "; (setsid sleep 302 & echo $! >> " + pids + "); exit 0";
-  Outcome outcome = launch({"--supervise=" + (dir / "status").string()}, script);
-  EXPECT_TRUE(exitedWith(outcome, 0)) << outcome.output;
-  std::istringstream list(readFile(pids));
-  int count = 0;
-  for (pid_t pid = 0; list >> pid; ++count) {
-    EXPECT_NE(::kill(pid, 0), 0) << "process " << pid << " outlived its task";
-  }
-  EXPECT_EQ(count, 3);
-  EXPECT_EQ(readFile((dir / "status").string()), "0\n");
-  fs::remove_all(dir);
-}
-
-// SIGTERM reaches the task (which traps it); SIGUSR1 is a SIGKILL of the
-// task, even of one that ignores SIGTERM.
-TEST(LaunchSuperviseTest, SigtermIsPassedOnAndSigusr1KillsTheTask) {
-  const fs::path dir = makeTempDir("mezzo-supervise-signals");
-  const std::string ready = (dir / "ready").string();
-  auto run = [&](const std::string& trap, int signal) {
-    fs::remove(ready);
-    const std::string statusFile = (dir / "status").string();
-    pid_t helper = startLaunch({"--supervise=" + statusFile},
-                               trap + "; touch " + ready + "; while true; do sleep 0.05; done",
-                               (dir / "output").string());
-    EXPECT_GT(helper, 0);
-    EXPECT_TRUE(waitUntil([&] { return fs::exists(ready); }, 5s)) << readFile((dir / "output").string());
-    ::kill(helper, signal);
-    int status = 0;
-    waitpid(helper, &status, 0);
-    return std::make_pair(status, readFile(statusFile));
-  };
-  auto [terminated, terminatedFile] = run("trap 'exit 7' TERM", SIGTERM);
-  EXPECT_TRUE(WIFEXITED(terminated) && WEXITSTATUS(terminated) == 7) << terminated;
-  EXPECT_EQ(terminatedFile, std::to_string(7 << 8) + "\n");
-  auto [killed, killedFile] = run("trap '' TERM", SIGUSR1);
-  EXPECT_TRUE(WIFSIGNALED(killed) && WTERMSIG(killed) == SIGKILL) << killed;
-  EXPECT_EQ(killedFile, std::to_string(SIGKILL) + "\n");
   fs::remove_all(dir);
 }
 
