@@ -3,6 +3,10 @@
 // updates the agent generates itself (executor exit, registration timeout,
 // kill before delivery), and retries of unacknowledged updates.
 #include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "harness/process.hpp"
 #include "harness/scheduler_session.hpp"
@@ -158,6 +162,40 @@ TEST_F(AgentTasksTest, SupervisedTaskIsKilledAfterItsGracePeriod) {
   }
   EXPECT_EQ(states, (std::vector<v1::TaskState>{v1::TASK_KILLING, v1::TASK_KILLED}));
   EXPECT_EQ(statuses.back().message(), "Command terminated with signal SIGKILL");
+}
+
+// The agent's task supervisor dies under a running task: the task is
+// failed (source AGENT, REASON_EXECUTOR_TERMINATED) and killed, and the
+// next task runs under a new supervisor.
+TEST_F(AgentTasksTest, TaskOfADeadSupervisorFailsAndTheNextTaskRuns) {
+  start();
+  const std::filesystem::path dir = makeTempDir("mezzo-dead-supervisor");
+  const std::string pids = (dir / "pids").string();
+  v1::Offer offer = takeOffer(*session);
+  ASSERT_EQ(session
+                ->call(launchCall(offer, {commandTask("orphan", offer, "echo $PPID $$ > " + pids + "; exec sleep 600",
+                                                      "cpus:0.5;mem:64")}))
+                ->status,
+            202u);
+  ASSERT_FALSE(session->followTask("orphan", v1::TASK_RUNNING).empty());
+  pid_t supervisor = 0;
+  pid_t task = 0;
+  ASSERT_TRUE(waitUntil([&] { return (std::ifstream(pids) >> supervisor >> task).good(); }, 5s));
+  ASSERT_GT(supervisor, 1);
+  ASSERT_EQ(::kill(supervisor, SIGKILL), 0);
+  auto statuses = session->followTask("orphan", v1::TASK_FAILED);
+  ASSERT_FALSE(statuses.empty());
+  EXPECT_EQ(statuses.back().state(), v1::TASK_FAILED);
+  EXPECT_EQ(statuses.back().source(), v1::TaskStatus::SOURCE_AGENT);
+  EXPECT_EQ(statuses.back().reason(), v1::TaskStatus::REASON_EXECUTOR_TERMINATED);
+  EXPECT_TRUE(waitUntil([&] { return ::kill(task, 0) != 0; }, 5s)) << "the task outlived its supervisor";
+
+  v1::Offer next = takeOffer(*session);
+  ASSERT_EQ(session->call(launchCall(next, {commandTask("next", next, "true", "cpus:0.5;mem:64")}))->status, 202u);
+  statuses = session->followTask("next", v1::TASK_FINISHED);
+  ASSERT_FALSE(statuses.empty());
+  EXPECT_EQ(statuses.back().state(), v1::TASK_FINISHED);
+  std::filesystem::remove_all(dir);
 }
 
 // /metrics/snapshot has the Mesos agent's slave/* metrics: live tasks by
