@@ -215,6 +215,15 @@ class AgentDaemon {
   void onFetched(const ExecutorKey& key, const std::string& containerId, const Status& fetched);
   // Shutdown of an executor still fetching: cancel, and kill its tasks without a launch.
   void abortFetch(FrameworkRecord& framework, ExecutorRecord& executor, ExecutorRecord::EndReason reason);
+  // A task group for an executor that exists already: its URIs are fetched
+  // into the executor's sandbox, then the group is delivered.
+  void fetchForGroup(FrameworkRecord& framework, ExecutorRecord& executor, const v1::TaskGroupInfo& group,
+                     const FetchPlan& plan);
+  void onGroupFetched(const ExecutorKey& key, const std::string& containerId, const std::string& job,
+                      const Status& fetched);
+  // A kill of a task whose group is still fetching: the whole group is
+  // killed without a launch. False if `task` is in no such group.
+  bool killFetchingGroup(FrameworkRecord& framework, ExecutorRecord& executor, const TaskId& task);
 
   // --------------------------------------------------- executor_api.cpp
   void handleExecutorApi(net::Request&& request, net::Responder responder);

@@ -6,6 +6,7 @@
 // shut down first (its tasks are killed without a launch).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 
 #include "agent/agent_daemon.hpp"
@@ -100,6 +101,61 @@ void AgentDaemon::abortFetch(FrameworkRecord& framework, ExecutorRecord& executo
                                 "Killed while the executor's URIs were being fetched"},
                    std::nullopt);
   });
+}
+
+void AgentDaemon::fetchForGroup(FrameworkRecord& framework, ExecutorRecord& executor, const v1::TaskGroupInfo& group,
+                                const FetchPlan& plan) {
+  const ExecutorKey key{framework.id, ExecutorId(executor.info.executor_id().value())};
+  const std::string job = executor.containerId + "/group/" + group.tasks(0).task_id().value();
+  executor.fetchingGroups[job] = group;
+  spdlog::info("Fetching {} URI(s) for a task group of executor {} of framework {} into {}", plan.uris.size(),
+               key.second.value(), key.first.value(), executor.directory);
+  FetchRequest request{job, executor.directory, plan.user, plan.uris};
+  fetcher_->fetch(std::move(request), [this, key, containerId = executor.containerId, job](const Status& status) {
+    onGroupFetched(key, containerId, job, status);
+  });
+}
+
+void AgentDaemon::onGroupFetched(const ExecutorKey& key, const std::string& containerId, const std::string& job,
+                                 const Status& fetched) {
+  FrameworkRecord* fw = framework(key.first);
+  ExecutorRecord* executor = fw != nullptr ? fw->executor(key.second) : nullptr;
+  // An executor that ended meanwhile failed the group's tasks as it retired.
+  if (executor == nullptr || executor->containerId != containerId) return;
+  auto node = executor->fetchingGroups.extract(job);
+  if (node.empty()) return;  // killed while fetching
+  const v1::TaskGroupInfo& group = node.mapped();
+  if (executor->state == ExecutorRecord::State::kTerminating) return;  // its retirement ends the tasks
+  if (!fetched) {
+    const std::string failure = "Failed to launch container: " + fetched.message();
+    spdlog::error("Task group of executor {} of framework {}: {}", key.second.value(), key.first.value(), failure);
+    for (const v1::TaskInfo& task : group.tasks()) {
+      generateStatus(*fw, TaskId(task.task_id().value()), v1::TASK_FAILED,
+                     v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED, failure);
+    }
+    return;
+  }
+  deliverTaskGroup(*fw, *executor, group);
+}
+
+bool AgentDaemon::killFetchingGroup(FrameworkRecord& framework, ExecutorRecord& executor, const TaskId& task) {
+  for (auto it = executor.fetchingGroups.begin(); it != executor.fetchingGroups.end(); ++it) {
+    const auto& tasks = it->second.tasks();
+    if (std::none_of(tasks.begin(), tasks.end(),
+                     [&](const v1::TaskInfo& info) { return info.task_id().value() == task.value(); })) {
+      continue;
+    }
+    fetcher_->cancel(it->first);
+    const v1::TaskGroupInfo group = std::move(it->second);
+    executor.fetchingGroups.erase(it);
+    for (const v1::TaskInfo& info : group.tasks()) {
+      generateStatus(framework, TaskId(info.task_id().value()), v1::TASK_KILLED,
+                     v1::TaskStatus::REASON_TASK_KILLED_DURING_LAUNCH,
+                     "Killed while the URIs of its task group were being fetched");
+    }
+    return true;
+  }
+  return false;
 }
 
 }  // namespace mezzo::agent

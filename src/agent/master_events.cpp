@@ -260,11 +260,8 @@ void AgentDaemon::runTaskGroup(const internal::AgentEvent::RunTaskGroup& run) {
       return sendToMaster(std::move(call));
     }
     executor = *launched;
-  } else if (!fetchPlanForGroup(fw, v1::ExecutorInfo(), group).uris.empty()) {
-    spdlog::warn(
-        "Not fetching the URIs of the tasks of a group for running executor {}: only the group that "
-        "starts an executor has its URIs fetched",
-        info.executor_id().value());
+  } else if (FetchPlan plan = fetchPlanForGroup(fw, v1::ExecutorInfo(), group); !plan.uris.empty()) {
+    return fetchForGroup(fw, *executor, group, plan);  // delivered once fetched
   }
   deliverTaskGroup(fw, *executor, group);
 }
@@ -301,6 +298,7 @@ void AgentDaemon::killTask(const internal::AgentEvent::KillTask& kill) {
         return executor->state == ExecutorRecord::State::kFetching &&
                std::any_of(group.tasks().begin(), group.tasks().end(), isKilled);
       });
+  if (killFetchingGroup(*fw, *executor, taskId)) return;
   if (queued != executor->queuedTasks.end() || queuedGroup != executor->queuedGroups.end()) {
     // Never delivered: the agent answers for the executor.
     std::vector<TaskId> killed{taskId};

@@ -99,6 +99,9 @@ struct ExecutorRecord {
 
   std::vector<v1::TaskInfo> queuedTasks;  // waiting for SUBSCRIBE
   std::vector<v1::TaskGroupInfo> queuedGroups;  // task groups waiting for SUBSCRIBE (default executor)
+  // Task groups for this (already created) executor whose URIs are being
+  // fetched, by fetch job name; delivered once fetched.
+  std::map<std::string, v1::TaskGroupInfo> fetchingGroups;
   std::set<TaskId> launchedTasks;         // sent in LAUNCH (or reported by the executor)
   std::map<TaskId, v1::KillPolicy> pendingKills;  // KILLs to deliver on the next SUBSCRIBE
   std::unique_ptr<boost::asio::steady_timer> timer;  // registration timeout / shutdown escalation

@@ -3,8 +3,10 @@
 // what the agent fetched into their sandbox. Also: a cached URI downloaded
 // once for two tasks, a missing URI failing its task before any executor
 // starts, a kill while fetching, the URIs of a task group (a local file
-// and a download) in its default executor's sandbox, and the agent's
-// fetcher metrics.
+// and a download) in its default executor's sandbox, those of later groups
+// for the running executor (fetched before the group reaches it; a kill
+// while fetching ends the group without a launch), and the agent's fetcher
+// metrics.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -173,6 +175,59 @@ TEST_F(FetcherE2eTest, TheUrisOfATaskGroupAreFetchedIntoItsExecutorsSandbox) {
   }
   EXPECT_EQ(sandboxFile("fetching-group", "tasks/group-local/stdout"), "from-a-local-file\n");
   EXPECT_EQ(sandboxFile("fetching-group", "tasks/group-http/stdout"), "fetched-content\n");
+}
+
+// Groups launched on a default executor that already runs: each has its
+// URIs fetched into the executor's sandbox before the executor gets it; a
+// task killed while its group fetches ends (with its group) without a
+// launch, and the executor goes on.
+TEST_F(FetcherE2eTest, TheUrisOfALaterGroupAreFetchedBeforeItReachesTheRunningExecutor) {
+  v1::Offer offered = offer();
+  v1::TaskInfo resident = commandTask("resident", offered, "sleep 60", "cpus:0.1;mem:16");
+  Call first = launchGroupCall(offered, defaultExecutor("growing", offered), {resident});
+  first.mutable_accept()->mutable_filters()->set_refuse_seconds(0);  // the rest comes back at once
+  ASSERT_EQ(session->call(first)->status, 202u);
+  // The next offer, noting on the way whether the executor runs its task.
+  bool residentRunning = false;
+  auto next = session->waitFor(
+      [&](const Event& event) {
+        if (event.type() == Event::UPDATE && event.update().status().task_id().value() == "resident" &&
+            event.update().status().state() == v1::TASK_RUNNING) {
+          residentRunning = true;
+        }
+        return event.type() == Event::OFFERS && event.offers().offers_size() > 0;
+      },
+      15s);
+  ASSERT_TRUE(next) << "no second offer";
+  if (!residentRunning) {
+    ASSERT_FALSE(session->followTask("resident", v1::TASK_RUNNING).empty());
+  }
+
+  offered = next->offers().offers(0);
+  v1::TaskInfo late = commandTask("late", offered, "cat data/file.txt", "cpus:0.1;mem:16");
+  addUri(late, server.url("/bundle.tar.gz"));
+  v1::TaskInfo stuck = commandTask("stuck", offered, "true", "cpus:0.1;mem:16");
+  addUri(stuck, server.url("/never-ends.bin"));
+  v1::TaskInfo sibling = commandTask("sibling", offered, "true", "cpus:0.1;mem:16");
+  Call launch = launchGroupCall(offered, defaultExecutor("growing", offered), {late});
+  *launch.mutable_accept()->add_operations() =
+      launchGroupCall(offered, defaultExecutor("growing", offered), {stuck, sibling}).accept().operations(0);
+  ASSERT_EQ(session->call(launch)->status, 202u);
+
+  ASSERT_TRUE(waitUntil([&] { return server.requests("/never-ends.bin") > 0; }, 15s)) << "the fetch never began";
+  ASSERT_EQ(session->call(killCall("stuck", offered))->status, 202u);
+  const std::vector<std::string> ids{"late", "stuck", "sibling"};
+  Seen seen = collectUpdates(*session, [&](const Seen& s) { return allIn(s, ids, isTerminalState); });
+  ASSERT_FALSE(seen["late"].empty());
+  EXPECT_EQ(seen["late"].back().state(), v1::TASK_FINISHED) << seen["late"].back().message();
+  EXPECT_EQ(sandboxFile("growing", "tasks/late/stdout"), "fetched-content\n");
+  for (const char* id : {"stuck", "sibling"}) {
+    ASSERT_EQ(seen[id].size(), 1u) << id << " was launched";
+    EXPECT_EQ(seen[id].back().state(), v1::TASK_KILLED) << id;
+    EXPECT_EQ(seen[id].back().reason(), v1::TaskStatus::REASON_TASK_KILLED_DURING_LAUNCH) << id;
+  }
+  auto residentUpdate = session->waitForUpdate("resident", 300ms);
+  EXPECT_FALSE(residentUpdate && isTerminalState(residentUpdate->state())) << "the executor did not go on";
 }
 
 }  // namespace
