@@ -66,7 +66,9 @@ Status AgentDaemon::start() {
   checkpointer_ = Checkpointer(flags_.workDir);
   Status supervisor = startTaskSupervisor();
   if (!supervisor) return supervisor;
+  const auto recoveryStart = std::chrono::steady_clock::now();
   Status recovered = recover();
+  counters_.recoverySeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - recoveryStart).count();
   if (!recovered) return Status::ioError("Recovery from " + checkpointer_.metaDir() + " failed: " + recovered.message());
   killUnrecoveredSupervisedTasks();
   recoverContainers();

@@ -3,7 +3,7 @@
 // has: registration and uptime, resources in use, tasks by state (gauges
 // for live states, counters for terminal ones), executors by state,
 // frameworks, status updates and framework messages, container launch
-// errors, sandbox GC and the fetcher.
+// errors, recovery, sandbox GC, the fetcher and the host (system/*).
 #include <nlohmann/json.hpp>
 
 #include "agent/agent_daemon.hpp"
@@ -79,6 +79,9 @@ json AgentDaemon::renderMetrics() const {
   out["slave/invalid_status_updates"] = counters_.invalidStatusUpdates;
   out["slave/valid_framework_messages"] = counters_.validFrameworkMessages;
   out["slave/invalid_framework_messages"] = counters_.invalidFrameworkMessages;
+  // A recovery error stops the agent (nothing is recovered by half), so none is ever counted.
+  out["slave/recovery_errors"] = 0;
+  out["slave/recovery_time_secs"] = counters_.recoverySeconds;
   out["gc/path_removals_succeeded"] = counters_.gcRemovalsSucceeded;
   out["gc/path_removals_failed"] = counters_.gcRemovalsFailed;
   out["gc/path_removals_pending"] = sandboxGc_.size();
@@ -88,6 +91,7 @@ json AgentDaemon::renderMetrics() const {
   out["containerizer/fetcher/task_fetches_failed"] = fetcher.fetchesFailed;
   out["containerizer/fetcher/cache_size_total_bytes"] = fetcher.cacheTotalBytes;
   out["containerizer/fetcher/cache_size_used_bytes"] = fetcher.cacheUsedBytes;
+  putSystemMetrics(out);
   return out;
 }
 

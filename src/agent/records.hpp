@@ -45,6 +45,7 @@ struct AgentCounters {
   uint64_t invalidFrameworkMessages = 0;
   uint64_t gcRemovalsSucceeded = 0;
   uint64_t gcRemovalsFailed = 0;
+  double recoverySeconds = 0;  // how long start-up recovery took
 };
 
 struct ExecutorRecord {

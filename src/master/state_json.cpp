@@ -392,6 +392,7 @@ nlohmann::json renderMetrics(const MasterCore& core, const Leadership& leadershi
     std::transform(key.begin(), key.end(), key.begin(), ::tolower);
     out[key] = count;
   }
+  putSystemMetrics(out);
   return out;
 }
 

@@ -4,6 +4,7 @@
 // kill before delivery), and retries of unacknowledged updates.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -243,6 +244,13 @@ TEST_F(AgentTasksTest, MetricsCountTasksExecutorsAndResources) {
   EXPECT_EQ(metrics.value("slave/valid_status_updates", 0), 12);
   EXPECT_EQ(metrics.value("gc/path_removals_pending", 0), 3);
   EXPECT_GE(metrics.value("slave/uptime_secs", 0.0), 0.0);
+  EXPECT_EQ(metrics.value("slave/recovery_errors", -1), 0);
+  EXPECT_GE(metrics.value("slave/recovery_time_secs", -1.0), 0.0);
+  // The host's figures, as Mesos's system/* keys.
+  EXPECT_EQ(metrics.value("system/cpus_total", 0.0), static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN)));
+  EXPECT_GT(metrics.value("system/mem_total_bytes", 0.0), 0.0);
+  EXPECT_GE(metrics.value("system/mem_total_bytes", 0.0), metrics.value("system/mem_free_bytes", -1.0));
+  EXPECT_GE(metrics.value("system/load_1min", -1.0), 0.0);
 }
 
 // The agent's v1 operator API: GET_CONTAINERS lists the running task's

@@ -56,11 +56,14 @@ TEST(OperatorApi, ReadsInJsonAndProtobuf) {
 
   auto metrics = call(cluster.master(), R"({"type":"GET_METRICS"})");
   bool sawElected = false;
+  double memoryTotal = 0;
   auto metricList = metrics["get_metrics"]["metrics"];
   for (const auto& metric : metricList) {
     if (metric["name"] == "master/elected") sawElected = metric["value"] == 1;
+    if (metric["name"] == "system/mem_total_bytes") memoryTotal = metric["value"].get<double>();
   }
   EXPECT_TRUE(sawElected);
+  EXPECT_GT(memoryTotal, 0.0) << "system/* metrics";
 
   // The same call answered in protobuf.
   auto binary = operatorCall(cluster.master(), R"({"type":"GET_AGENTS"})", "application/x-protobuf");

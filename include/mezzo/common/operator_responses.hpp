@@ -1,10 +1,15 @@
 // Pieces of the v1 operator API answers and metrics that the master and the
 // agent fill alike: metrics from a /metrics/snapshot document, resource
-// usage keys, flags, version.
+// usage keys, the host's system/* keys, flags, version.
 //
-// Thread-safety: pure functions.
+// Thread-safety: pure functions, except putSystemMetrics (reads the host's
+// load and memory; safe from any thread).
 #pragma once
 
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -31,6 +36,22 @@ inline void putResourceUsage(nlohmann::json& snapshot, const std::string& prefix
   snapshot[prefix + "/" + name + "_total"] = total;
   snapshot[prefix + "/" + name + "_used"] = used;
   snapshot[prefix + "/" + name + "_percent"] = total > 0 ? used / total : 0.0;
+}
+
+// Mesos's system/* keys: online cpus, load averages, total and free memory.
+inline void putSystemMetrics(nlohmann::json& snapshot) {
+  snapshot["system/cpus_total"] = static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN));
+  double loads[3] = {0, 0, 0};
+  if (getloadavg(loads, 3) == 3) {
+    snapshot["system/load_1min"] = loads[0];
+    snapshot["system/load_5min"] = loads[1];
+    snapshot["system/load_15min"] = loads[2];
+  }
+  struct sysinfo info {};
+  if (sysinfo(&info) == 0) {
+    snapshot["system/mem_total_bytes"] = static_cast<double>(info.totalram) * info.mem_unit;
+    snapshot["system/mem_free_bytes"] = static_cast<double>(info.freeram) * info.mem_unit;
+  }
 }
 
 // GET_FLAGS: the daemon's flags as rendered for /flags.
