@@ -3,9 +3,9 @@
 // (agent/supervisor_protocol.hpp): tasks start in their sandbox with their
 // environment, their ends come back and land in status files, signals go to
 // the task's group, what a task leaves in its group and session dies with
-// it, a task that cannot be set up is flagged, and the supervisor outlives
-// its agent while tasks run (a new connection lists them) and leaves when
-// none is left.
+// it, a task that cannot be set up is flagged, bad requests are survived,
+// and the supervisor outlives its agent while tasks run (a new connection
+// lists them) and leaves when none is left.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -63,9 +64,9 @@ class SupervisorConnection {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
   }
-  void send(const protocol::Fields& fields) {
-    const std::string frame = protocol::encodeFrame(fields);
-    ASSERT_EQ(::write(fd_, frame.data(), frame.size()), static_cast<ssize_t>(frame.size()));
+  void send(const protocol::Fields& fields) { sendRaw(protocol::encodeFrame(fields)); }
+  void sendRaw(const std::string& bytes) {
+    ASSERT_EQ(::write(fd_, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
   }
   // The next frame, or an empty vector after `timeout` or at the end.
   protocol::Fields next(std::chrono::milliseconds timeout = 10s) {
@@ -253,6 +254,35 @@ TEST_F(TaskSupervisorTest, ATaskThatCannotBeSetUpIsReportedAsSuch) {
   // A task exiting 125 by itself is no launch failure.
   agent.send(protocol::encodeLaunch(shellTask("exit125", "exit 125")));
   EXPECT_EQ(exitOf(agent, "exit125").at(3), "0");
+}
+
+// Malformed requests are ignored; an oversized frame drops the connection
+// but not the supervisor, which still runs its task for the next agent.
+TEST_F(TaskSupervisorTest, BadRequestsNeitherCrashItNorLoseTasks) {
+  const fs::path ready = dir_ / "ready";
+  pid_t taskPid = 0;
+  {
+    SupervisorConnection agent(socketPath_);
+    ASSERT_FALSE(agent.next().empty());
+    agent.send({std::string(protocol::kLaunch), "too-few-fields"});
+    agent.send({std::string(protocol::kSignal), "nobody"});
+    agent.send({"no-such-message"});
+    agent.send(protocol::encodeLaunch(shellTask("steady", "touch " + ready.string() + "; sleep 60")));
+    protocol::Fields started = agent.next();
+    ASSERT_EQ(started.size(), 3u) << "the supervisor stopped answering";
+    EXPECT_EQ(started[1], "steady");
+    taskPid = std::atoi(started[2].c_str());
+    const uint32_t huge = protocol::kMaxFrameBytes + 1;
+    std::string frame(sizeof(huge), '\0');
+    std::memcpy(frame.data(), &huge, sizeof(huge));
+    agent.sendRaw(frame);
+    EXPECT_TRUE(agent.next(5s).empty()) << "the connection stayed open";
+  }
+  SupervisorConnection again(socketPath_);
+  ASSERT_TRUE(again.connected());
+  EXPECT_EQ(again.next(), (protocol::Fields{std::string(protocol::kLive), "steady", std::to_string(taskPid)}));
+  again.send({std::string(protocol::kSignal), "steady", std::to_string(SIGKILL)});
+  EXPECT_EQ(exitOf(again, "steady").at(2), std::to_string(SIGKILL));
 }
 
 // The agent goes away while a task runs: the supervisor stays, a new
