@@ -121,6 +121,8 @@ bool Supervisor::setUp() {
   fcntl(kListeningFd, F_SETFL, O_NONBLOCK);
   if (stat(socketPath_.c_str(), &socketStat) == 0) socketInode_ = socketStat.st_ino;
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) warn("cannot become a subreaper: " + lastError());
+  // Long-lived: do not keep the agent's working directory (or its mount) busy.
+  if (chdir("/") != 0) warn("cannot enter /: " + lastError());
   signal(SIGPIPE, SIG_IGN);
   sigset_t childMask;
   sigemptyset(&childMask);

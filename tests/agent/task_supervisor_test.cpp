@@ -168,6 +168,8 @@ TEST_F(TaskSupervisorTest, StartsTasksInTheirSandboxesAndReportsHowTheyEnded) {
   SupervisorConnection agent(socketPath_);
   ASSERT_TRUE(agent.connected());
   EXPECT_EQ(agent.next(), protocol::Fields{std::string(protocol::kLive)});
+  // Long-lived, it keeps no directory of the agent's busy.
+  EXPECT_EQ(fs::read_symlink("/proc/" + std::to_string(supervisor_) + "/cwd"), fs::path("/"));
   agent.send(protocol::encodeLaunch(shellTask("first", "echo \"$GREETING in $(pwd)\"; echo oops >&2; exit 3")));
   agent.send(protocol::encodeLaunch(shellTask("second", "kill -TERM $$")));
 
