@@ -30,7 +30,7 @@ namespace mezzo::agent {
 enum class RecoverMode { kReconnect, kCleanup };
 
 // Who runs a command task (a task without ExecutorInfo): the agent itself,
-// through a `mezzo-launch --supervise` process per task (no executor
+// through its task supervisor (`mezzo-launch --supervisor`; no executor
 // process, no executor API round trips), or a mezzo-executor process as in
 // Mesos. Tasks with a health check or a check always get the executor,
 // which runs the checks.

@@ -44,7 +44,7 @@ struct ExecutorRun {
   std::string directory;  // sandbox
   pid_t pid = -1;         // session leader
   bool commandExecutor = false;
-  bool supervised = false;  // a command task under mezzo-launch --supervise (pid = the supervisor)
+  bool supervised = false;  // a command task run by the task supervisor (pid = the task)
 };
 
 struct RecoveredTask {
