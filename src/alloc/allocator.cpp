@@ -316,6 +316,11 @@ void Allocator::suppressRoles(const FrameworkId& framework, const std::set<std::
   it->second->spec.suppressedRoles.insert(target.begin(), target.end());
 }
 
+std::set<std::string> Allocator::suppressedRoles(const FrameworkId& framework) const {
+  auto it = frameworks_.find(framework);
+  return it == frameworks_.end() ? std::set<std::string>{} : it->second->spec.suppressedRoles;
+}
+
 void Allocator::reviveRoles(const FrameworkId& framework, const std::set<std::string>& roles) {
   auto it = frameworks_.find(framework);
   if (it == frameworks_.end()) return;

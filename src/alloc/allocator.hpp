@@ -176,6 +176,8 @@ class Allocator {
   Resources available(const AgentId& agent) const;
   Resources allocated(const AgentId& agent) const;
   double roleShare(const std::string& role) const;
+  // The roles a framework suppressed offers for (empty if unknown).
+  std::set<std::string> suppressedRoles(const FrameworkId& framework) const;
   size_t activeFilterCount() const;
   uint64_t allocationRuns() const { return allocationRuns_; }
   // O(roles + filters): for the metrics endpoint, not for every event.

@@ -22,19 +22,47 @@ struct Sorter::Node {
   std::array<uint32_t, kMaxClasses> classCounts{};  // internal: clients below, per class
   std::vector<double> allocation;  // by resource index; internal: the subtree's
   double share = 0.0;
+  uint64_t allocations = 0;  // allocations made to this node (its subtree), ever: the first tie-breaker
+  uint64_t tieKey = 0;       // a seeded hash of the name: the second tie-breaker
   bool inOrder = false;
   std::map<std::string, std::unique_ptr<Node>> children;  // by path component (kFlat root: by client)
   std::unique_ptr<Node> self;                             // kHierarchical: the client named like this path
   std::set<Node*, ByShare> order;                         // children and self that have a class
 };
 
+// Equal shares are common (every idle framework has 0). Breaking them by
+// name would hand every agent to the same framework again and again, even
+// one that lets its offers time out, so ties go to the node that was
+// allocated to fewer times for its weight (as Mesos's DRF sorter, which
+// does not weigh the count), then by a seeded hash
+// of the name: an order that is fair across names yet the same for the
+// same seed, whatever order the clients were added in.
 bool Sorter::ByShare::operator()(const Node* a, const Node* b) const {
   if (a->share != b->share) return a->share < b->share;
+  // Counts weighed like shares: a node of weight 2 is entitled to twice as many.
+  double aCount = a->weight > 0 ? static_cast<double>(a->allocations) / a->weight : static_cast<double>(a->allocations);
+  double bCount = b->weight > 0 ? static_cast<double>(b->allocations) / b->weight : static_cast<double>(b->allocations);
+  if (aCount != bCount) return aCount < bCount;
+  if (a->tieKey != b->tieKey) return a->tieKey < b->tieKey;
   return a->name < b->name;
 }
 
+namespace {
+
+// splitmix64 of the seed mixed with the FNV-1a hash of the name.
+uint64_t tieKeyOf(const std::string& name, uint64_t seed) {
+  uint64_t hash = 14695981039346656037ULL;
+  for (unsigned char c : name) hash = (hash ^ c) * 1099511628211ULL;
+  uint64_t z = hash ^ (seed + 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
 Sorter::Sorter(SorterKind kind, ClientNames names, uint64_t seed)
-    : kind_(kind), names_(names), root_(std::make_unique<Node>()), random_(seed) {}
+    : kind_(kind), names_(names), root_(std::make_unique<Node>()), seed_(seed), random_(seed) {}
 Sorter::~Sorter() = default;
 
 size_t Sorter::resourceIndex(const std::string& name) {
@@ -55,6 +83,7 @@ Sorter::Node& Sorter::pathNode(const std::string& path) {
     if (!child) {
       child = std::make_unique<Node>();
       child->name = path.substr(0, end);
+      child->tieKey = tieKeyOf(child->name, seed_);
       child->parent = node;
       auto weight = weights_.find(child->name);
       child->weight = weight == weights_.end() ? 1.0 : weight->second;
@@ -90,11 +119,12 @@ double Sorter::computeShare(const Node& node) const {
   return node.weight > 0 ? dominant / node.weight : dominant;
 }
 
-void Sorter::reposition(Node& node) {
+void Sorter::reposition(Node& node, uint64_t newAllocations) {
   double share = computeShare(node);
-  if (share == node.share) return;
+  if (share == node.share && newAllocations == 0) return;
   if (node.inOrder) node.parent->order.erase(&node);
   node.share = share;
+  node.allocations += newAllocations;
   if (node.inOrder) node.parent->order.insert(&node);
 }
 
@@ -122,6 +152,7 @@ void Sorter::add(const std::string& client, std::optional<double> weight) {
     slot = std::make_unique<Node>();
     Node& leaf = *slot;
     leaf.name = client;
+    leaf.tieKey = tieKeyOf(client, seed_);
     leaf.parent = &parent;
     leaf.leaf = true;
     clients_[client] = &leaf;
@@ -142,7 +173,7 @@ void Sorter::track(Node& leaf, const std::map<std::string, double>& quantities, 
       if (node->allocation.size() <= index) node->allocation.resize(index + 1, 0.0);
       node->allocation[index] = std::max(0.0, node->allocation[index] + value);
     }
-    reposition(*node);
+    reposition(*node, sign > 0 ? 1 : 0);
   }
 }
 

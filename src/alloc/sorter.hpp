@@ -6,7 +6,8 @@
 //
 // - kDrf: weighted dominant resource fairness (NSDI'11 Mesos paper §4). A
 //   node's share is the largest, over resource kinds, of its allocation /
-//   the cluster total, divided by its weight; lowest first, ties by name.
+//   the cluster total, divided by its weight; lowest first. Ties go to the
+//   node allocated to fewer times, then by a seeded hash of its name.
 // - kRandom: a fresh random order on every walk, each node drawn with
 //   probability proportional to its weight (Mesos's --role_sorter=random).
 //
@@ -113,8 +114,9 @@ class Sorter {
   double computeShare(const Node& node) const;
   // Adds `sign` x `quantities` to a client and its ancestors and re-sorts them.
   void track(Node& leaf, const std::map<std::string, double>& quantities, double sign);
-  // Changes a node's share, keeping its parent's order consistent.
-  void reposition(Node& node);
+  // Recomputes a node's share and adds to its allocation count, keeping
+  // its parent's order consistent.
+  void reposition(Node& node, uint64_t newAllocations = 0);
   // Adds (+1) or removes (-1) a client's classes from its ancestors' counts.
   void countClasses(Node& leaf, ClassMask classes, int sign);
   void recomputeShares(Node& node);
@@ -128,6 +130,7 @@ class Sorter {
   std::unordered_map<std::string, double> weights_;
   std::vector<std::string> resourceNames_;  // index -> name, for the flat allocation vectors
   std::vector<double> totals_;
+  uint64_t seed_;
   mutable std::mt19937_64 random_;
 };
 

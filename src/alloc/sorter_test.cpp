@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,42 @@ TEST(Sorter, OrdersByWeightedDominantShare) {
   sorter.unallocated("a", {{"cpus", 2}});
   EXPECT_EQ(sorter.sort(), (std::vector<std::string>{"a", "b"}));
   EXPECT_DOUBLE_EQ(sorter.share("b"), 0.15);
+}
+
+TEST(Sorter, TiesGoToTheClientAllocatedToFewerTimes) {
+  Sorter sorter;
+  sorter.setTotal({{"cpus", 10}});
+  for (const char* client : {"a", "b", "c"}) sorter.add(client);
+  // Equal shares: whoever comes first is allocated to and given back, as
+  // an offer that times out; it then goes after the others.
+  std::set<std::string> firsts;
+  for (int round = 0; round < 3; ++round) {
+    std::string first = sorter.sort().front();
+    EXPECT_FALSE(firsts.contains(first)) << first << " came first twice";
+    firsts.insert(first);
+    sorter.allocated(first, {{"cpus", 10}});
+    sorter.unallocated(first, {{"cpus", 10}});
+  }
+  EXPECT_EQ(firsts.size(), 3u);
+}
+
+TEST(Sorter, TiesBetweenNewClientsAreSeededNotByName) {
+  // The order among equal, never-allocated clients depends on the seed
+  // (not on names or on the order they were added), and is the same for
+  // the same seed.
+  auto order = [](uint64_t seed, bool reversed) {
+    Sorter sorter(SorterKind::kDrf, ClientNames::kFlat, seed);
+    std::vector<std::string> names;
+    for (int i = 0; i < 50; ++i) names.push_back("framework-" + std::to_string(i));
+    if (reversed) std::reverse(names.begin(), names.end());
+    for (const std::string& name : names) sorter.add(name);
+    return sorter.sort();
+  };
+  EXPECT_EQ(order(1, false), order(1, true));
+  std::vector<std::string> byName = order(1, false);
+  std::sort(byName.begin(), byName.end());
+  EXPECT_NE(order(1, false), byName);
+  EXPECT_NE(order(1, false), order(2, false));
 }
 
 TEST(Sorter, HierarchicalOrdersSubtreesByTheirWholeAllocation) {

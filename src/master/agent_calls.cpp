@@ -79,6 +79,7 @@ void MasterCore::completeRegistration(const internal::AgentCall& call, const Age
     agents_.emplace(id, std::move(record));
     allocator_.addAgent(id, total, {}, agentInfoForAllocation(reg.agent_info()));
     if (reg.agent_info().has_id()) {
+      agent->reregisteredTime = now;  // known to an earlier master: a re-registration, as Mesos counts it
       ++counters_.agentReregistrations;
     } else {
       ++counters_.agentRegistrations;

@@ -145,7 +145,10 @@ void MasterCore::tick(TimePoint now) {
     for (const auto& [id, offer] : offers_) {
       if (offer.created + *options_.offerTimeout <= now) stale.push_back(id);
     }
-    for (const OfferId& id : stale) rescindOffer(id, /*notifyFramework=*/true, now);
+    // As if the framework had declined with the default refuse_seconds:
+    // the resources go to someone else first.
+    std::optional<Duration> filter = secondsToDuration(v1::Filters().refuse_seconds());
+    for (const OfferId& id : stale) rescindOffer(id, /*notifyFramework=*/true, now, filter);
   }
 }
 
@@ -175,6 +178,7 @@ void MasterCore::allocate(TimePoint now) {
     v1::URL* url = offer.mutable_url();
     url->set_scheme("http");
     url->mutable_address()->set_hostname(agent.info.hostname());
+    if (!agent.ip.empty()) url->mutable_address()->set_ip(agent.ip);
     url->mutable_address()->set_port(agent.info.port());
     url->set_path("/slave(1)");
     allocation.resources.toProto(offer.mutable_resources());

@@ -190,7 +190,11 @@ class MasterCore {
                                                       TimePoint now) const;
 
   // offers (offers.cpp)
-  void rescindOffer(const OfferId& id, bool notifyFramework, TimePoint now);
+  // `filter`: keep the offer's resources from its framework for that long
+  // (an offer that timed out is not handed straight back to the framework
+  // that let it time out).
+  void rescindOffer(const OfferId& id, bool notifyFramework, TimePoint now,
+                    std::optional<Duration> filter = std::nullopt);
   void rescindFrameworkOffers(FrameworkRecord& framework, bool notify, TimePoint now);
   void rescindAgentOffers(AgentRecord& agent, TimePoint now);
   void removeOffer(const OfferId& id);

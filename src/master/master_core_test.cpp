@@ -2,6 +2,8 @@
 // protocols without sockets. Daemon-level behaviour over HTTP is in tests/.
 #include "master/master_core_fixture.hpp"
 
+#include <set>
+
 namespace mezzo::master {
 namespace {
 
@@ -286,8 +288,39 @@ TEST_F(MasterCoreTest, OfferTimeoutRescindsAndReoffers) {
   EXPECT_EQ(events[0].rescind().offer_id().value(), offer.id().value());
   EXPECT_TRUE(core_->offers().empty());
   EXPECT_TRUE(core_->allocationWanted());
+  // The framework that let the offer time out is filtered from those
+  // resources for the default refuse_seconds (5 s), then offered them again.
+  core_->allocate(now_);
+  EXPECT_TRUE(drainEvents("s1").empty());
+  now_ = at(15);
   v1::Offer again = firstOffer("s1");
   EXPECT_NE(again.id().value(), offer.id().value());
+}
+
+TEST_F(MasterCoreTest, FrameworksThatLetOffersTimeOutDoNotStarveTheOthers) {
+  // Many idle frameworks of equal (zero) share and one agent: every offer
+  // times out. Ties used to go by name, so the same framework got the agent
+  // every time; now each framework gets it in turn.
+  // (Rounds of a second, so that the agent, which answers no pings here,
+  // stays reachable throughout.)
+  MasterOptions options = core_->options();
+  options.offerTimeout = std::chrono::seconds(1);
+  core_ = std::make_unique<MasterCore>(options, at(0));
+  registerAgent("cpus:2;mem:1024");
+  constexpr int kFrameworks = 20;
+  for (int i = 0; i < kFrameworks; ++i) subscribe("s" + std::to_string(i));
+  std::set<std::string> offered;
+  for (int round = 0; round < kFrameworks; ++round) {
+    now_ = at(round);
+    core_->tick(now_);
+    core_->allocate(now_);
+    for (int i = 0; i < kFrameworks; ++i) {
+      for (const Event& event : drainEvents("s" + std::to_string(i))) {
+        if (event.type() == Event::OFFERS) offered.insert("s" + std::to_string(i));
+      }
+    }
+  }
+  EXPECT_EQ(offered.size(), static_cast<size_t>(kFrameworks));
 }
 
 TEST_F(MasterCoreTest, FrameworksRecoveredFromAgentsWaitForTheirScheduler) {

@@ -48,12 +48,13 @@ void MasterCore::removeOffer(const OfferId& id) {
   offers_.erase(it);
 }
 
-void MasterCore::rescindOffer(const OfferId& id, bool notifyFramework, TimePoint now) {
+void MasterCore::rescindOffer(const OfferId& id, bool notifyFramework, TimePoint now,
+                              std::optional<Duration> filter) {
   auto it = offers_.find(id);
   if (it == offers_.end()) return;
   OfferRecord offer = it->second;
   removeOffer(id);
-  allocator_.recoverResources(offer.framework, offer.agent, offer.resources, std::nullopt, now);
+  allocator_.recoverResources(offer.framework, offer.agent, offer.resources, filter, now);
   allocationWanted_ = true;
   auto framework = frameworks_.find(offer.framework);
   if (notifyFramework && framework != frameworks_.end()) {

@@ -5,7 +5,12 @@
 #include "mezzo/net/http_server.hpp"
 #include "mezzo/version.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <set>
 
 namespace mezzo::master {
 
@@ -54,6 +59,29 @@ json taskJson(const v1::Task& task) {
   out["statuses"] = std::move(statuses);
   if (task.has_labels()) out["labels"] = labelsJson(task.labels());
   if (task.has_health_check()) out["health_check"] = messageToJson(task.health_check());
+  return out;
+}
+
+json executorJson(const v1::ExecutorInfo& executor, const FrameworkId& framework, const AgentId& agent) {
+  json out;
+  out["executor_id"] = executor.executor_id().value();
+  out["name"] = executor.name();
+  out["framework_id"] = framework.value();
+  out["command"] = executor.has_command() ? messageToJson(executor.command()) : json::object();
+  out["resources"] = resourcesJson(executor.resources());
+  if (executor.has_labels()) out["labels"] = labelsJson(executor.labels());
+  out["slave_id"] = agent.value();
+  return out;
+}
+
+// The executors the framework runs, on every agent (Mesos: frameworks[].executors).
+json frameworkExecutorsJson(const FrameworkId& framework, const MasterCore& core) {
+  json out = json::array();
+  for (const auto& [agentId, agent] : core.agents()) {
+    auto executors = agent->executors.find(framework);
+    if (executors == agent->executors.end()) continue;
+    for (const auto& [executorId, info] : executors->second) out.push_back(executorJson(info, framework, agentId));
+  }
   return out;
 }
 
@@ -113,7 +141,10 @@ json frameworkJson(const FrameworkRecord& framework, const MasterCore& core) {
   out["used_resources"] = used.toStateJson();
   out["offered_resources"] = offered.toStateJson();
   out["resources"] = (used + offered).toStateJson();
-  out["executors"] = json::array();
+  out["executors"] = frameworkExecutorsJson(framework.id, core);
+  json suppressed = json::array();
+  for (const std::string& role : core.allocator().suppressedRoles(framework.id)) suppressed.push_back(role);
+  out["suppressed_roles"] = std::move(suppressed);
   if (info.has_labels()) out["labels"] = labelsJson(info.labels());
   return out;
 }
@@ -188,6 +219,31 @@ json recoveredAgentsJson(const MasterCore& core) {
   return out;
 }
 
+// Mesos's per-framework keys `master/frameworks/<name>/<id>/...`, the name
+// percent-encoded as a URL path component (a name may hold a '/').
+std::string frameworkMetricPrefix(const FrameworkRecord& framework) {
+  std::string name;
+  for (unsigned char c : framework.info.name()) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      name += static_cast<char>(c);
+    } else {
+      name += fmt::format("%{:02X}", c);
+    }
+  }
+  return "master/frameworks/" + name + "/" + framework.id.value() + "/";
+}
+
+void putFrameworkMetrics(json& out, const MasterCore& core) {
+  for (const auto& [id, framework] : core.frameworks()) {
+    std::string prefix = frameworkMetricPrefix(*framework);
+    out[prefix + "subscribed"] = framework->connected ? 1 : 0;
+    std::set<std::string> suppressed = core.allocator().suppressedRoles(id);
+    for (const std::string& role : framework->roles) {
+      out[prefix + "roles/" + role + "/suppressed"] = suppressed.contains(role) ? 1 : 0;
+    }
+  }
+}
+
 }  // namespace
 
 nlohmann::json renderVersion() {
@@ -244,17 +300,57 @@ nlohmann::json renderState(const MasterCore& core, const std::map<std::string, s
 }
 
 nlohmann::json renderStateSummary(const MasterCore& core) {
+  // Tasks by state and the agent <-> framework relation, from the tasks
+  // the master keeps for its frameworks (live, unreachable and completed).
+  std::map<std::string, std::map<v1::TaskState, size_t>> countsByAgent;
+  std::map<std::string, std::map<v1::TaskState, size_t>> countsByFramework;
+  std::map<std::string, std::set<std::string>> frameworksByAgent;
+  std::map<std::string, std::set<std::string>> agentsByFramework;
+  for (const auto& [id, framework] : core.frameworks()) {
+    auto count = [&](const v1::Task& task) {
+      const std::string& agent = task.agent_id().value();
+      ++countsByAgent[agent][task.state()];
+      ++countsByFramework[id.value()][task.state()];
+      frameworksByAgent[agent].insert(id.value());
+      agentsByFramework[id.value()].insert(agent);
+    };
+    for (const auto& [taskId, task] : framework->tasks) count(task.task);
+    for (const v1::Task& task : framework->unreachableTasks) count(task);
+    for (const v1::Task& task : framework->completedTasks) count(task);
+  }
+  auto putCounts = [](json& out, const std::map<v1::TaskState, size_t>& counts) {
+    for (v1::TaskState state : {v1::TASK_STAGING, v1::TASK_STARTING, v1::TASK_RUNNING, v1::TASK_KILLING,
+                                v1::TASK_FINISHED, v1::TASK_KILLED, v1::TASK_FAILED, v1::TASK_LOST, v1::TASK_ERROR,
+                                v1::TASK_UNREACHABLE}) {
+      auto it = counts.find(state);
+      out[v1::TaskState_Name(state)] = it == counts.end() ? 0 : it->second;
+    }
+  };
+  auto idsJson = [](const std::set<std::string>& ids) {
+    json out = json::array();
+    for (const std::string& id : ids) out.push_back(id);
+    return out;
+  };
   json out;
   out["hostname"] = core.options().masterInfo.hostname();
   json agents = json::array();
-  for (const auto& [id, agent] : core.agents()) agents.push_back(agentJson(*agent, core));
+  for (const auto& [id, agent] : core.agents()) {
+    json entry = agentJson(*agent, core);
+    putCounts(entry, countsByAgent[id.value()]);
+    entry["framework_ids"] = idsJson(frameworksByAgent[id.value()]);
+    agents.push_back(std::move(entry));
+  }
   out["slaves"] = std::move(agents);
   json frameworks = json::array();
   for (const auto& [id, framework] : core.frameworks()) {
-    json entry = frameworkJson(*framework, core);
-    entry.erase("tasks");
-    entry.erase("completed_tasks");
-    entry.erase("offers");
+    json full = frameworkJson(*framework, core);
+    json entry;
+    for (const char* key : {"id", "name", "used_resources", "offered_resources", "capabilities", "hostname",
+                            "webui_url", "active", "connected", "recovered"}) {
+      entry[key] = full[key];
+    }
+    putCounts(entry, countsByFramework[id.value()]);
+    entry["slave_ids"] = idsJson(agentsByFramework[id.value()]);
     frameworks.push_back(std::move(entry));
   }
   out["frameworks"] = std::move(frameworks);
@@ -277,33 +373,90 @@ nlohmann::json renderAgents(const MasterCore& core) {
 nlohmann::json renderTasks(const MasterCore& core, const std::string& target) {
   std::string frameworkFilter = net::queryParameter(target, "framework_id");
   std::string taskFilter = net::queryParameter(target, "task_id");
-  json tasks = json::array();
+  // Mesos's paging: `limit` (default 100), `offset`, `order` (asc|desc by
+  // the task's first status timestamp, desc by default); bad numbers are
+  // ignored, as Mesos does.
+  auto number = [&](const char* name, size_t fallback) {
+    std::string text = net::queryParameter(target, name);
+    size_t value = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return text.empty() || error != std::errc() || end != text.data() + text.size() ? fallback : value;
+  };
+  size_t limit = number("limit", 100);
+  size_t offset = number("offset", 0);
+  bool ascending = net::queryParameter(target, "order") == "asc";
+  std::vector<const v1::Task*> selected;
   auto add = [&](const v1::Task& task) {
     if (!frameworkFilter.empty() && task.framework_id().value() != frameworkFilter) return;
     if (!taskFilter.empty() && task.task_id().value() != taskFilter) return;
-    tasks.push_back(taskJson(task));
+    selected.push_back(&task);
   };
   for (const auto& [id, framework] : core.frameworks()) {
     for (const auto& [taskId, task] : framework->tasks) add(task.task);
+    for (const v1::Task& task : framework->unreachableTasks) add(task);
     for (const v1::Task& task : framework->completedTasks) add(task);
   }
   for (const auto& framework : core.completedFrameworks()) {
     for (const v1::Task& task : framework.completedTasks) add(task);
   }
+  auto firstTimestamp = [](const v1::Task* task) {
+    return task->statuses_size() > 0 ? task->statuses(0).timestamp() : 0.0;
+  };
+  std::stable_sort(selected.begin(), selected.end(), [&](const v1::Task* a, const v1::Task* b) {
+    return ascending ? firstTimestamp(a) < firstTimestamp(b) : firstTimestamp(a) > firstTimestamp(b);
+  });
+  json tasks = json::array();
+  for (size_t i = offset; i < selected.size() && i - offset < limit; ++i) tasks.push_back(taskJson(*selected[i]));
   return json{{"tasks", std::move(tasks)}};
 }
 
 nlohmann::json renderRoles(const MasterCore& core) {
+  // Every role that has a framework, a weight, a quota, a reservation or an
+  // allocation (Mesos's "known" roles).
   std::map<std::string, std::vector<std::string>> frameworksByRole;
+  for (const auto& [role, weight] : core.options().weights) frameworksByRole[role];
+  for (const auto& [role, config] : core.registry().quotas()) frameworksByRole[role];
   for (const auto& [id, framework] : core.frameworks()) {
     for (const std::string& role : framework->roles) frameworksByRole[role].push_back(id.value());
+  }
+  std::map<std::string, Resources> offeredByRole;
+  std::map<std::string, Resources> allocatedByRole;  // offered or used, as the allocator counts it
+  std::map<std::string, Resources> reservedByRole;
+  for (const auto& [id, offer] : core.offers()) offeredByRole[offer.role] += offer.resources;
+  for (const auto& [id, agent] : core.agents()) {
+    for (const ResourceEntry& entry : agent->total.entries()) {
+      if (!entry.reservations.empty()) frameworksByRole[entry.reservationRole()];
+    }
+    Resources allocated = core.allocator().allocated(id);
+    for (const ResourceEntry& entry : allocated.entries()) {
+      if (!entry.allocationRole.empty()) frameworksByRole[entry.allocationRole];
+    }
+    for (const auto& [role, frameworks] : frameworksByRole) {
+      allocatedByRole[role] += allocated.allocatedTo(role);
+      reservedByRole[role] += agent->total.reservedFor(role);
+    }
   }
   json roles = json::array();
   for (const auto& [role, frameworks] : frameworksByRole) {
     auto weight = core.options().weights.find(role);
-    roles.push_back(json{{"name", role},
-                         {"weight", weight == core.options().weights.end() ? 1.0 : weight->second},
-                         {"frameworks", frameworks}});
+    const Resources& offered = offeredByRole[role];
+    json entry{{"name", role},
+               {"weight", weight == core.options().weights.end() ? 1.0 : weight->second},
+               {"frameworks", frameworks},
+               {"resources", allocatedByRole[role].toStateJson()},
+               {"allocated", (allocatedByRole[role] - offered).toStateJson()},
+               {"offered", offered.toStateJson()},
+               {"reserved", reservedByRole[role].toStateJson()}};
+    if (auto quota = core.registry().quotas().find(role); quota != core.registry().quotas().end()) {
+      json guarantee = json::object();
+      for (const auto& [name, scalar] : quota->second.guarantees()) guarantee[name] = scalar.value();
+      json limit = json::object();
+      for (const auto& [name, scalar] : quota->second.limits()) limit[name] = scalar.value();
+      json consumed = json::object();
+      for (const auto& [name, amount] : core.allocator().consumption(role)) consumed[name] = amount;
+      entry["quota"] = json{{"role", role}, {"guarantee", guarantee}, {"limit", limit}, {"consumed", consumed}};
+    }
+    roles.push_back(std::move(entry));
   }
   return json{{"roles", std::move(roles)}};
 }
@@ -335,6 +488,7 @@ nlohmann::json renderMetrics(const MasterCore& core, const Leadership& leadershi
       if (!isTerminalState(task.task.state())) ++taskStates[v1::TaskState_Name(task.task.state())];
     }
   }
+  putFrameworkMetrics(out, core);
   out["master/frameworks_active"] = connectedFrameworks;
   out["master/frameworks_connected"] = connectedFrameworks;
   out["master/frameworks_disconnected"] = core.frameworks().size() - connectedFrameworks;

@@ -208,5 +208,88 @@ TEST(AllocationPolicy, OfferConstraintsAndPerFrameworkMinimumsFromSubscribe) {
   EXPECT_TRUE(metrics.contains("allocator/mesos/allocation_run_ms"));
 }
 
+TEST(AllocationPolicy, AFrameworkThatNeverAnswersDoesNotStarveALaterOne) {
+  // One agent; the first framework takes its offer and never answers. With
+  // DRF ties broken by name (framework ids are sequential) it got the agent
+  // back after every offer timeout and the later framework never got an
+  // offer. Ties now go to the framework allocated to fewer times, and a
+  // timed-out offer is filtered from its framework for a few seconds.
+  LocalCluster cluster(ClusterOptions().withAgents(1).withMasterFlag("--offer_timeout=1secs"));
+  SchedulerSession idle(cluster.master());
+  ASSERT_EQ(idle.subscribe(subscribeCall("idle")), 200u);
+  ASSERT_TRUE(waitForOffer(idle)) << "the idle framework is offered the agent first";
+  SchedulerSession later(cluster.master());
+  ASSERT_EQ(later.subscribe(subscribeCall("later")), 200u);
+  auto offer = waitForOffer(later, 8s);
+  ASSERT_TRUE(offer) << "the later framework got no offer while the idle one held the agent";
+  EXPECT_TRUE(idle.waitForType(Event::RESCIND, 1s)) << "the idle framework's offer timed out";
+}
+
+TEST(AllocationPolicy, LegacyEndpointsShowRolesSummariesAndSuppression) {
+  LocalCluster cluster(ClusterOptions().withAgents(1).withAgentResources("cpus:4;mem:2048;disk:1024"));
+  auto quota = operatorCall(cluster.master(),
+                            R"({"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"web",)"
+                            R"("guarantees":{"cpus":{"value":1}},"limits":{"cpus":{"value":3}}}]}})");
+  ASSERT_TRUE(quota.isOk() && quota->status == 200) << (quota.isOk() ? quota->body : quota.error());
+  SchedulerSession web(cluster.master());
+  ASSERT_EQ(web.subscribe(subscribeInRole("web", "web")), 200u);
+  auto offer = waitForOffer(web);
+  ASSERT_TRUE(offer);
+  EXPECT_FALSE(offer->url().address().ip().empty()) << "offers carry the agent's ip";
+  v1::TaskInfo task = commandTask("t-summary", *offer, "sleep 600", "cpus:1;mem:64");
+  // A task with an executor of its own: the framework's executors are listed.
+  v1::TaskInfo custom = commandTask("t-custom", *offer, "", "cpus:0.5;mem:32");
+  custom.clear_command();
+  v1::ExecutorInfo* executor = custom.mutable_executor();
+  executor->mutable_executor_id()->set_value("custom-executor");
+  executor->set_name("custom");
+  executor->mutable_command()->set_value("sleep 600");
+  ASSERT_TRUE(web.call(launchCall(*offer, {task, custom})));
+  auto statuses = web.followTask("t-summary", v1::TASK_RUNNING);
+  ASSERT_FALSE(statuses.empty());
+  ASSERT_EQ(statuses.back().state(), v1::TASK_RUNNING);
+  Call suppress;
+  suppress.set_type(Call::SUPPRESS);
+  suppress.mutable_suppress()->add_roles("web");
+  ASSERT_TRUE(web.call(suppress));
+
+  auto summary = getJson(cluster.master(), "/state-summary");
+  ASSERT_EQ(summary["slaves"].size(), 1u);
+  EXPECT_EQ(summary["slaves"][0]["TASK_RUNNING"], 1);
+  EXPECT_EQ(summary["slaves"][0]["framework_ids"], nlohmann::json::array({web.frameworkId()}));
+  ASSERT_EQ(summary["frameworks"].size(), 1u);
+  EXPECT_EQ(summary["frameworks"][0]["TASK_RUNNING"], 1);
+  EXPECT_EQ(summary["frameworks"][0]["TASK_FINISHED"], 0);
+  EXPECT_EQ(summary["frameworks"][0]["slave_ids"].size(), 1u);
+
+  nlohmann::json role;
+  auto roles = getJson(cluster.master(), "/roles");
+  for (const auto& entry : roles["roles"]) {
+    if (entry["name"] == "web") role = entry;
+  }
+  ASSERT_FALSE(role.is_null()) << roles.dump();
+  EXPECT_GE(role["allocated"]["cpus"].get<double>(), 1.5) << role.dump();
+  EXPECT_EQ(role["quota"]["guarantee"]["cpus"], 1) << role.dump();
+  EXPECT_EQ(role["quota"]["limit"]["cpus"], 3) << role.dump();
+  EXPECT_GE(role["quota"]["consumed"]["cpus"].get<double>(), 1.5) << role.dump();
+  EXPECT_EQ(role["frameworks"], nlohmann::json::array({web.frameworkId()}));
+
+  auto state = getJson(cluster.master(), "/state");
+  ASSERT_EQ(state["frameworks"].size(), 1u);
+  const auto& framework = state["frameworks"][0];
+  EXPECT_EQ(framework["suppressed_roles"], nlohmann::json::array({"web"}));
+  ASSERT_EQ(framework["executors"].size(), 1u) << framework["executors"].dump();
+  EXPECT_EQ(framework["executors"][0]["executor_id"], "custom-executor");
+  EXPECT_FALSE(framework["executors"][0]["slave_id"].get<std::string>().empty());
+
+  auto metrics = getJson(cluster.master(), "/metrics/snapshot");
+  std::string prefix = "master/frameworks/web/" + web.frameworkId() + "/";
+  EXPECT_EQ(metrics[prefix + "roles/web/suppressed"], 1) << metrics.dump();
+  EXPECT_EQ(metrics[prefix + "subscribed"], 1);
+
+  EXPECT_EQ(getJson(cluster.master(), "/tasks?limit=1")["tasks"].size(), 1u);
+  EXPECT_EQ(getJson(cluster.master(), "/tasks?offset=5")["tasks"].size(), 0u);
+}
+
 }  // namespace
 }  // namespace mezzo::testing
