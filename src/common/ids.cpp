@@ -67,6 +67,10 @@ std::string validateRoleName(std::string_view role) {
   if (role.empty()) {
     return "Role name must not be empty";
   }
+  if (role.size() > kMaxRoleNameLength) {
+    return "Role name must be at most " + std::to_string(kMaxRoleNameLength) + " characters (got " +
+           std::to_string(role.size()) + ")";
+  }
   if (role.front() == '/' || role.back() == '/') {
     return "Role '" + std::string(role) + "' cannot start or end with '/'";
   }

@@ -96,6 +96,9 @@ TEST(Ids, ValidateRoleName) {
     EXPECT_NE(validateRoleName(bad), "") << bad;
   }
   EXPECT_NE(validateRoleName("eng//ml").find("'//'"), std::string::npos);
+  EXPECT_EQ(validateRoleName(std::string(kMaxRoleNameLength, 'r')), "");
+  EXPECT_NE(validateRoleName(std::string(kMaxRoleNameLength + 1, 'r')).find("at most 255"), std::string::npos);
+  EXPECT_NE(validateRoleName(std::string(10000, 'r')), "");
 }
 
 }  // namespace

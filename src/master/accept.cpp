@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "master/master_core.hpp"
+#include "master/unsupported_fields.hpp"
 #include "mezzo/common/health_check.hpp"
 
 namespace mezzo::master {
@@ -16,6 +17,20 @@ std::optional<Duration> filterDuration(const v1::Filters* filters) {
   double seconds = filters != nullptr ? filters->refuse_seconds() : v1::Filters().refuse_seconds();
   if (!(seconds > 0)) return std::nullopt;  // also rejects NaN
   return secondsToDuration(std::min(seconds, 31536000.0));
+}
+
+// An operation Mezzo does not implement can only be answered (with
+// OPERATION_ERROR) if it has an id; without one the whole call is refused
+// before anything of it is applied.
+Status refuseUnanswerableOperations(const Call::Accept& accept) {
+  for (const v1::Offer::Operation& operation : accept.operations()) {
+    if (!isLaunchOperation(operation) && !operation.has_id()) {
+      return Status::invalidArgument("Offer operation " + v1::Offer::Operation::Type_Name(operation.type()) +
+                                     " is not supported; only LAUNCH and LAUNCH_GROUP are (give the operation an "
+                                     "'id' to get an OPERATION_ERROR status instead)");
+    }
+  }
+  return Status::ok();
 }
 
 }  // namespace
@@ -49,6 +64,7 @@ Status MasterCore::decline(FrameworkRecord& framework, const Call::Decline& decl
 }
 
 Status MasterCore::accept(FrameworkRecord& framework, const Call::Accept& accept, TimePoint now) {
+  if (Status unanswerable = refuseUnanswerableOperations(accept); !unanswerable) return unanswerable;
   // Validate the offers as a set: they must exist, belong to this framework,
   // and come from one agent and one allocation role. Each may be used once.
   std::string offerError;
@@ -84,9 +100,14 @@ Status MasterCore::accept(FrameworkRecord& framework, const Call::Accept& accept
 
   const v1::TaskState dropped = framework.partitionAware() ? v1::TASK_DROPPED : v1::TASK_LOST;
   for (const v1::Offer::Operation& operation : accept.operations()) {
-    if (operation.type() != v1::Offer::Operation::LAUNCH && operation.type() != v1::Offer::Operation::LAUNCH_GROUP) {
-      spdlog::warn("Framework {} sent unsupported operation {}; ignoring it", framework.id.value(),
-                   v1::Offer::Operation::Type_Name(operation.type()));
+    if (!isLaunchOperation(operation)) {
+      const std::string type = v1::Offer::Operation::Type_Name(operation.type());
+      std::optional<AgentId> agent;
+      if (!used.empty()) agent = used.front().agent;
+      answerUnsupportedOperation(framework, operation.id(), agent,
+                                 offerError.empty() ? "Offer operation " + type + " is not supported by Mezzo"
+                                                    : offerError,
+                                 now);
       continue;
     }
     std::vector<v1::TaskInfo> tasks;
@@ -157,6 +178,9 @@ Result<Resources> MasterCore::validateTask(const FrameworkRecord& framework, con
   if (task.has_executor()) {
     std::string executorError = validateClientId(task.executor().executor_id().value());
     if (!executorError.empty()) return Status::invalidArgument("Executor ID is invalid: " + executorError);
+  }
+  if (std::string unsupported = unsupportedTaskField(task); !unsupported.empty()) {
+    return Status::invalidArgument(unsupported);
   }
   auto resources = Resources::fromProto(task.resources());
   if (!resources) return Status::invalidArgument("Task uses invalid resources: " + resources.error());

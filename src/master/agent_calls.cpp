@@ -149,6 +149,13 @@ void MasterCore::adoptAgentTasks(AgentRecord& agent, const internal::AgentCall::
     if (framework->second->tasks.contains(taskId)) continue;
     std::erase_if(framework->second->unreachableTasks,
                   [&](const v1::Task& unreachable) { return unreachable.task_id().value() == taskId.value(); });
+    // A task the framework was told had ended (TASK_DROPPED or TASK_LOST
+    // when an earlier registration did not report it) lives after all: it
+    // leaves the completed tasks and the framework learns its real state.
+    const size_t completedBefore = framework->second->completedTasks.size();
+    std::erase_if(framework->second->completedTasks,
+                  [&](const v1::Task& completed) { return completed.task_id().value() == taskId.value(); });
+    const bool reportedEnded = framework->second->completedTasks.size() != completedBefore;
     auto resources = Resources::fromProto(task.resources());
     TaskRecord record;
     record.task = task;
@@ -157,9 +164,11 @@ void MasterCore::adoptAgentTasks(AgentRecord& agent, const internal::AgentCall::
     if (!record.resourcesReleased) allocator_.addUsed(frameworkId, agent.id, record.resources);
     framework->second->tasks.emplace(taskId, std::move(record));
     agent.tasks.insert({frameworkId, taskId});
-    if (admission == Admission::kFromUnreachable && !isTerminalState(task.state())) {
+    if ((admission == Admission::kFromUnreachable || reportedEnded) && !isTerminalState(task.state())) {
       v1::TaskStatus status = masterTaskStatus(taskId, task.state(), v1::TaskStatus::REASON_AGENT_REREGISTERED,
-                                               "Agent re-registered after being unreachable", now);
+                                               reportedEnded ? "Task was reported by its re-registering agent"
+                                                             : "Agent re-registered after being unreachable",
+                                               now);
       status.mutable_agent_id()->set_value(agent.id.value());
       if (task.has_executor_id()) *status.mutable_executor_id() = task.executor_id();
       forwardStatus(*framework->second, std::move(status));

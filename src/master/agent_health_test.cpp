@@ -175,6 +175,57 @@ TEST_F(AgentHealthTest, UnreachableAgentIsReadmittedAndItsTasksReportedAgain) {
   EXPECT_EQ(pings(), 1u);
 }
 
+// A task reported TASK_DROPPED because a re-registration did not list it,
+// and listed running by the next one, is reported again with its real
+// state and leaves the completed tasks (it was in both `tasks` and
+// `completed_tasks`, never reported again).
+TEST_F(AgentHealthTest, ReadoptedTaskOnceReportedDroppedIsReportedAgainAndLeavesCompletedTasks) {
+  startTwoFrameworks();
+  ASSERT_TRUE(core_->registerAgent(reregisterCall(agent_, {{np_, "np-1"}}), "stream-2", now_).isOk());
+  auto dropped = updates(drainEvents("pa"));
+  ASSERT_EQ(dropped.size(), 1u);
+  EXPECT_EQ(dropped[0].state(), v1::TASK_DROPPED);
+  EXPECT_EQ(core_->frameworks().at(pa_)->completedTasks.size(), 1u);
+
+  ASSERT_TRUE(core_->registerAgent(reregisterCall(agent_, {{pa_, "pa-1"}, {np_, "np-1"}}), "stream-3", now_).isOk());
+  auto reported = updates(drainEvents("pa"));
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(reported[0].task_id().value(), "pa-1");
+  EXPECT_EQ(reported[0].state(), v1::TASK_RUNNING);
+  EXPECT_EQ(reported[0].reason(), v1::TaskStatus::REASON_AGENT_REREGISTERED);
+  EXPECT_EQ(reported[0].source(), v1::TaskStatus::SOURCE_MASTER);
+  const FrameworkRecord& record = *core_->frameworks().at(pa_);
+  EXPECT_TRUE(record.tasks.contains(TaskId("pa-1")));
+  EXPECT_TRUE(record.completedTasks.empty());
+  EXPECT_TRUE(updates(drainEvents("np")).empty()) << "np-1 was never reported ended";
+}
+
+// An agent that hangs up before its admission is durable stays admitted
+// in the registry: it is tracked as a disconnected agent and marked
+// unreachable after its missed pings, rather than a phantom that never
+// ages out (and that a restarted master counts as missing).
+TEST_F(AgentHealthTest, AgentHangingUpBeforeItsAdmissionIsDurableAgesOutAsDisconnected) {
+  internal::AgentCall call;
+  call.set_protocol_version(internal::PROTOCOL_VERSION_CURRENT);
+  call.set_type(internal::AgentCall::REGISTER);
+  call.mutable_register_()->mutable_agent_info()->set_hostname("host1");
+  Resources::parse("cpus:1;mem:128")->toProto(call.mutable_register_()->mutable_agent_info()->mutable_resources());
+  auto id = core_->registerAgent(call, "hung-up", now_);
+  ASSERT_TRUE(id.isOk());
+  collect();
+  core_->agentStreamClosed("hung-up", now_);
+  completePersists();
+  ASSERT_TRUE(core_->registry().admitted().contains(*id));
+  ASSERT_TRUE(core_->agents().contains(*id));
+  EXPECT_FALSE(core_->agents().at(*id)->connected);
+
+  for (double t = 15; t <= 75; t += 15) tickAt(t);
+  EXPECT_TRUE(persistsMarkUnreachable(*id));
+  completePersists();
+  EXPECT_TRUE(core_->registry().unreachable().contains(*id));
+  EXPECT_FALSE(core_->registry().admitted().contains(*id));
+}
+
 TEST_F(AgentHealthTest, RemovalRateLimitSpacesMarkingsAndAPongCancelsAQueuedOne) {
   MasterOptions options = baseOptions();
   options.agentRemovalRate = RemovalRate{1, std::chrono::seconds(10)};

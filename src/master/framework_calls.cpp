@@ -221,6 +221,12 @@ Status MasterCore::handleCall(const Call& call, const std::string& streamId, Tim
       if (auto s = require(call.has_decline_inverse_offers(), "decline_inverse_offers"); !s) return s;
       return answerInverseOffers(*framework, call.decline_inverse_offers().inverse_offer_ids(),
                                  call.decline_inverse_offers().filters(), /*accepted=*/false, now);
+    case Call::RECONCILE_OPERATIONS:
+      if (auto s = require(call.has_reconcile_operations(), "reconcile_operations"); !s) return s;
+      return reconcileOperations(*framework, call.reconcile_operations());
+    case Call::ACKNOWLEDGE_OPERATION_STATUS:
+      if (auto s = require(call.has_acknowledge_operation_status(), "acknowledge_operation_status"); !s) return s;
+      return acknowledgeOperationStatus(*framework, call.acknowledge_operation_status());
     default:
       return Status::invalidArgument("Call type " + Call::Type_Name(call.type()) + " is not supported");
   }

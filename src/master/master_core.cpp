@@ -78,14 +78,25 @@ void MasterCore::registryOperationDone(uint64_t ticket, const Status& status, Ti
   if (admission == pendingAdmissions_.end()) return;
   PendingAdmission pending = std::move(admission->second);
   pendingAdmissions_.erase(admission);
-  if (!agentStreams_.contains(pending.streamId)) return;  // the agent went away meanwhile
+  const bool streamGone = !agentStreams_.contains(pending.streamId);
   if (!status) {
+    if (streamGone) return;
     effects_.push_back(CloseStream{pending.streamId});
     agentStreams_.erase(pending.streamId);
     return;
   }
+  // Admitted now, even if the agent hung up meanwhile: then it is tracked
+  // as a disconnected agent, so that it misses pings and is marked
+  // unreachable like any other (instead of staying admitted in the registry
+  // with no record, never to age out).
+  if (streamGone) {
+    auto existing = agents_.find(pending.id);
+    if (existing != agents_.end() && existing->second->connected) return;  // back on a newer stream
+    agentStreams_[pending.streamId] = pending.id;
+  }
   auto total = Resources::fromProto(pending.call.register_().agent_info().resources());
   completeRegistration(pending.call, pending.id, *total, pending.streamId, pending.admission, now);
+  if (streamGone) agentStreamClosed(pending.streamId, now);
 }
 
 MasterCore::~MasterCore() = default;

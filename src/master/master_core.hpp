@@ -213,6 +213,15 @@ class MasterCore {
   void addLaunchedTask(FrameworkRecord& framework, AgentRecord& agent, const v1::TaskInfo& task,
                        const Resources& resources, const v1::ExecutorInfo* executor);
 
+  // offer operations Mezzo does not implement (operations.cpp)
+  // Sends OPERATION_ERROR with `message` for operation `id` and remembers
+  // it for RECONCILE_OPERATIONS (bounded per framework).
+  void answerUnsupportedOperation(FrameworkRecord& framework, const v1::OperationID& id,
+                                  const std::optional<AgentId>& agent, const std::string& message, TimePoint now);
+  Status reconcileOperations(FrameworkRecord& framework, const v1::scheduler::Call::ReconcileOperations& reconcile);
+  Status acknowledgeOperationStatus(FrameworkRecord& framework,
+                                    const v1::scheduler::Call::AcknowledgeOperationStatus& ack);
+
   // LAUNCH_GROUP (task_groups.cpp)
   // Validates the group as a whole (mesos-reference.md §1.3); returns what
   // it uses of `available` (executor, if not yet on the agent, plus tasks).
@@ -351,6 +360,9 @@ std::optional<v1::TaskStatus> adaptStatusForFramework(const FrameworkRecord& fra
 
 // The allocator's form of a role's quota.
 alloc::Quota toAllocatorQuota(const v1::quota::QuotaConfig& config);
+
+// LAUNCH and LAUNCH_GROUP: the offer operations Mezzo implements.
+bool isLaunchOperation(const v1::Offer::Operation& operation);
 
 // A status update made by the master itself (source MASTER, no uuid).
 v1::TaskStatus masterTaskStatus(const TaskId& task, v1::TaskState state, v1::TaskStatus::Reason reason,

@@ -471,3 +471,174 @@ TEST_F(MasterCoreTest, QuotaBelowCurrentUseNeedsForceAndBadUpdatesChangeNothing)
 
 }  // namespace
 }  // namespace mezzo::master
+
+namespace mezzo::master {
+namespace {
+
+// What Mezzo cannot do is refused at ACCEPT with TASK_ERROR naming the
+// field, before anything reaches the agent; host-path and sandbox-path
+// volumes of a MESOS container without an image are launched.
+TEST_F(MasterCoreTest, UnsupportedFieldsAreTaskErrorsNamingTheField) {
+  registerAgent("cpus:4;mem:1024;gpus:1");
+  FrameworkId framework = subscribe("s1");
+  v1::Offer offer = firstOffer("s1");
+  drainAgentEvents();
+  using Edit = std::function<void(v1::TaskInfo&)>;
+  auto volume = [](v1::TaskInfo& t, v1::Volume::Source::Type type) {
+    t.mutable_container()->set_type(v1::ContainerInfo::MESOS);
+    v1::Volume* v = t.mutable_container()->add_volumes();
+    v->set_mode(v1::Volume::RW);
+    v->set_container_path("data");
+    v->mutable_source()->set_type(type);
+  };
+  const std::vector<std::tuple<std::string, Edit, std::string>> refused = {
+      {"docker", [](v1::TaskInfo& t) {
+         t.mutable_container()->set_type(v1::ContainerInfo::DOCKER);
+         t.mutable_container()->mutable_docker()->set_image("alpine");
+       }, "'container.docker'"},
+      {"image", [](v1::TaskInfo& t) {
+         t.mutable_container()->set_type(v1::ContainerInfo::MESOS);
+         auto* image = t.mutable_container()->mutable_mesos()->mutable_image();
+         image->set_type(v1::Image::DOCKER);
+         image->mutable_docker()->set_name("alpine");
+       }, "'container.mesos.image'"},
+      {"cni", [](v1::TaskInfo& t) {
+         t.mutable_container()->set_type(v1::ContainerInfo::MESOS);
+         t.mutable_container()->add_network_infos()->set_name("cni-net");
+       }, "'container.network_infos'"},
+      {"secret-env", [](v1::TaskInfo& t) {
+         auto* variable = t.mutable_command()->mutable_environment()->add_variables();
+         variable->set_name("PASSWORD");
+         variable->set_type(v1::Environment::Variable::SECRET);
+       }, "'command.environment.variables[0]'"},
+      {"secret-volume", [&](v1::TaskInfo& t) { volume(t, v1::Volume::Source::SECRET); }, "'container.volumes[0].source'"},
+      {"docker-volume", [&](v1::TaskInfo& t) { volume(t, v1::Volume::Source::DOCKER_VOLUME); },
+       "'container.volumes[0].source.type'"},
+      {"csi-volume", [&](v1::TaskInfo& t) { volume(t, v1::Volume::Source::CSI_VOLUME); }, "CSI_VOLUME"},
+      {"gpus", [](v1::TaskInfo& t) { t.clear_resources(); Resources::parse("cpus:0.1;gpus:1")->toProto(t.mutable_resources()); },
+       "'resources'"},
+  };
+  std::vector<v1::TaskInfo> tasks;
+  for (const auto& [id, edit, field] : refused) {
+    tasks.push_back(task(id, offer, "cpus:0.1;mem:16"));
+    edit(tasks.back());
+  }
+  tasks.push_back(task("host-and-sandbox", offer, "cpus:0.1;mem:16"));
+  volume(tasks.back(), v1::Volume::Source::SANDBOX_PATH);
+  tasks.back().mutable_container()->mutable_volumes(0)->mutable_source()->mutable_sandbox_path()->set_path("x");
+  v1::Volume* hostPath = tasks.back().mutable_container()->add_volumes();
+  hostPath->set_mode(v1::Volume::RO);
+  hostPath->set_container_path("/data");
+  hostPath->set_host_path("/tmp");
+  ASSERT_TRUE(core_->handleCall(acceptCall(framework, offer, tasks), "s1", now_));
+
+  std::map<std::string, v1::TaskStatus> byTask;
+  for (const auto& status : updates(drainEvents("s1"))) byTask[status.task_id().value()] = status;
+  for (const auto& [id, edit, field] : refused) {
+    ASSERT_TRUE(byTask.contains(id)) << id;
+    EXPECT_EQ(byTask[id].state(), v1::TASK_ERROR) << id;
+    EXPECT_EQ(byTask[id].reason(), v1::TaskStatus::REASON_TASK_INVALID) << id;
+    EXPECT_NE(byTask[id].message().find(field), std::string::npos) << id << ": " << byTask[id].message();
+  }
+  EXPECT_FALSE(byTask.contains("host-and-sandbox"));
+  auto launched = drainAgentEvents();
+  ASSERT_EQ(launched.size(), 1u);
+  EXPECT_EQ(launched[0].run_task().task().task_id().value(), "host-and-sandbox");
+}
+
+// The executor of a task (LAUNCH) and of a task group (LAUNCH_GROUP) is
+// checked too.
+TEST_F(MasterCoreTest, UnsupportedExecutorContainersAreRefused) {
+  registerAgent("cpus:4;mem:1024");
+  FrameworkId framework = subscribe("s1");
+  v1::Offer offer = firstOffer("s1");
+  drainAgentEvents();
+  v1::TaskInfo custom = task("custom", offer, "cpus:0.1;mem:16");
+  custom.clear_command();
+  custom.mutable_executor()->mutable_executor_id()->set_value("e1");
+  custom.mutable_executor()->mutable_command()->set_value("run-executor");
+  custom.mutable_executor()->mutable_container()->set_type(v1::ContainerInfo::DOCKER);
+  Call call = acceptCall(framework, offer, {custom});
+  auto* group = call.mutable_accept()->add_operations();
+  group->set_type(v1::Offer::Operation::LAUNCH_GROUP);
+  auto* executor = group->mutable_launch_group()->mutable_executor();
+  executor->set_type(v1::ExecutorInfo::DEFAULT);
+  executor->mutable_executor_id()->set_value("e2");
+  executor->mutable_container()->set_type(v1::ContainerInfo::MESOS);
+  executor->mutable_container()->add_network_infos();
+  *group->mutable_launch_group()->mutable_task_group()->add_tasks() = task("grouped", offer, "cpus:0.1;mem:16");
+  ASSERT_TRUE(core_->handleCall(call, "s1", now_));
+  auto statuses = updates(drainEvents("s1"));
+  ASSERT_EQ(statuses.size(), 2u);
+  EXPECT_EQ(statuses[0].task_id().value(), "custom");
+  EXPECT_NE(statuses[0].message().find("'executor.container.type'"), std::string::npos) << statuses[0].message();
+  EXPECT_EQ(statuses[1].task_id().value(), "grouped");
+  EXPECT_EQ(statuses[1].reason(), v1::TaskStatus::REASON_TASK_GROUP_INVALID);
+  EXPECT_NE(statuses[1].message().find("'executor.container.network_infos'"), std::string::npos)
+      << statuses[1].message();
+  EXPECT_TRUE(drainAgentEvents().empty());
+}
+
+// RESERVE (not implemented) with an id: OPERATION_ERROR, remembered for
+// RECONCILE_OPERATIONS; without an id the whole ACCEPT is refused and
+// nothing of it applies (the offer stays, the launch does not happen).
+TEST_F(MasterCoreTest, UnsupportedOfferOperationsAreAnsweredOrRefused) {
+  registerAgent("cpus:4;mem:1024");
+  FrameworkId framework = subscribe("s1");
+  v1::Offer offer = firstOffer("s1");
+  drainAgentEvents();
+  Call call = acceptCall(framework, offer, {task("t1", offer, "cpus:0.1;mem:16")});
+  call.mutable_accept()->add_operations()->set_type(v1::Offer::Operation::RESERVE);
+  Status refused = core_->handleCall(call, "s1", now_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("RESERVE"), std::string::npos) << refused.message();
+  EXPECT_TRUE(drainAgentEvents().empty());
+  EXPECT_TRUE(updates(drainEvents("s1")).empty());
+  EXPECT_TRUE(core_->offers().contains(OfferId(offer.id().value()))) << "the offer was not consumed";
+
+  call.mutable_accept()->mutable_operations(1)->mutable_id()->set_value("reserve-1");
+  ASSERT_TRUE(core_->handleCall(call, "s1", now_));
+  EXPECT_EQ(drainAgentEvents().size(), 1u) << "the launch of the same ACCEPT happens";
+  auto operationStatuses = [&] {
+    std::vector<v1::OperationStatus> out;
+    for (const Event& event : drainEvents("s1")) {
+      if (event.type() == Event::UPDATE_OPERATION_STATUS) out.push_back(event.update_operation_status().status());
+    }
+    return out;
+  };
+  auto answered = operationStatuses();
+  ASSERT_EQ(answered.size(), 1u);
+  EXPECT_EQ(answered[0].operation_id().value(), "reserve-1");
+  EXPECT_EQ(answered[0].state(), v1::OPERATION_ERROR);
+  EXPECT_EQ(answered[0].agent_id().value(), offer.agent_id().value());
+  EXPECT_NE(answered[0].message().find("RESERVE"), std::string::npos);
+  EXPECT_FALSE(answered[0].has_uuid());
+
+  Call reconcile;
+  reconcile.set_type(Call::RECONCILE_OPERATIONS);
+  reconcile.mutable_framework_id()->set_value(framework.value());
+  reconcile.mutable_reconcile_operations()->add_operations()->mutable_operation_id()->set_value("reserve-1");
+  reconcile.mutable_reconcile_operations()->add_operations()->mutable_operation_id()->set_value("never-sent");
+  ASSERT_TRUE(core_->handleCall(reconcile, "s1", now_));
+  auto reconciled = operationStatuses();
+  ASSERT_EQ(reconciled.size(), 2u);
+  EXPECT_EQ(reconciled[0].state(), v1::OPERATION_ERROR);
+  EXPECT_EQ(reconciled[1].operation_id().value(), "never-sent");
+  EXPECT_EQ(reconciled[1].state(), v1::OPERATION_UNKNOWN);
+  reconcile.mutable_reconcile_operations()->clear_operations();
+  ASSERT_TRUE(core_->handleCall(reconcile, "s1", now_));
+  EXPECT_EQ(operationStatuses().size(), 1u) << "implicit: every known operation";
+
+  Call ack;
+  ack.set_type(Call::ACKNOWLEDGE_OPERATION_STATUS);
+  ack.mutable_framework_id()->set_value(framework.value());
+  ack.mutable_acknowledge_operation_status()->mutable_operation_id()->set_value("reserve-1");
+  ack.mutable_acknowledge_operation_status()->set_uuid("short");
+  EXPECT_FALSE(core_->handleCall(ack, "s1", now_));
+  ack.mutable_acknowledge_operation_status()->set_uuid(std::string(16, 'u'));
+  EXPECT_TRUE(core_->handleCall(ack, "s1", now_));
+}
+
+}  // namespace
+}  // namespace mezzo::master

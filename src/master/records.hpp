@@ -48,6 +48,10 @@ struct FrameworkRecord {
   // first, bounded; a task leaves when its agent comes back.
   std::deque<v1::Task> unreachableTasks;
   std::set<OfferId> offers;
+  // Last status of each offer operation with an id the master answered
+  // (operations.cpp), and their ids oldest first (bounded).
+  std::map<std::string, v1::OperationStatus> operations;
+  std::deque<std::string> operationOrder;
 
   bool hasCapability(v1::FrameworkInfo::Capability::Type type) const { return capabilities.contains(type); }
   bool partitionAware() const { return hasCapability(v1::FrameworkInfo::Capability::PARTITION_AWARE); }

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "master/master_core.hpp"
+#include "master/unsupported_fields.hpp"
 
 namespace mezzo::master {
 
@@ -36,6 +37,9 @@ Result<Resources> MasterCore::validateTaskGroup(const FrameworkRecord& framework
   }
   std::string idError = validateClientId(executor.executor_id().value());
   if (!idError.empty()) return Status::invalidArgument("Executor ID is invalid: " + idError);
+  if (std::string unsupported = unsupportedExecutorField(executor, "executor"); !unsupported.empty()) {
+    return Status::invalidArgument(unsupported);
+  }
   if (executor.has_framework_id() && executor.framework_id().value() != framework.id.value()) {
     return Status::invalidArgument("ExecutorInfo has an invalid FrameworkID");
   }

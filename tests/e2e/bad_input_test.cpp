@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 
+#include "harness/operator_client.hpp"
 #include "harness/process.hpp"
 #include "harness/scheduler_session.hpp"
 #include "mezzo/common/json_proto.hpp"
@@ -109,6 +110,14 @@ TEST_F(BadInputTest, MalformedRequestsGetClear4xxAndChangeNothing) {
       {"GET instead of POST", "GET", {}, "", 405, "POST"},
       {"invalid role", "POST", {{"Content-Type", json}},
        R"({"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"n","role":"a//b"}}})", 400, "Role"},
+      {"role name over 255 characters", "POST", {{"Content-Type", json}},
+       R"({"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"n","role":")" +
+           std::string(10000, 'r') + R"("}}})",
+       400, "at most 255"},
+      {"ACCEPT with RESERVE without an id", "POST", {{"Content-Type", json}, {"Mesos-Stream-Id", "{stream}"}},
+       R"({"type":"ACCEPT","framework_id":{"value":"{framework}"},"accept":{"offer_ids":[{"value":"o"}],
+           "operations":[{"type":"RESERVE"}]}})",
+       400, "RESERVE"},
       {"body over the limit", "POST", {{"Content-Type", json}, {"Mesos-Stream-Id", "{stream}"}},
        std::string(70000, ' '), 413, "limit"},
       {"malformed protobuf", "POST", {{"Content-Type", "application/x-protobuf"}, {"Mesos-Stream-Id", "{stream}"}},
@@ -205,6 +214,108 @@ TEST_F(BadInputTest, ClientsVanishingMidRequestOrMidStreamDoNotHurt) {
   ASSERT_TRUE(waitUntil([&] { return getJson(cluster_->master(), "/state")["frameworks"].size() == 1; },
                         std::chrono::seconds(5)));
   expectMasterStillServes("after-vanishing-clients");
+}
+
+// What Mezzo cannot do is refused before anything runs: TASK_ERROR
+// (REASON_TASK_INVALID) naming the field, and the agent starts nothing.
+TEST_F(BadInputTest, UnsupportedContainerFieldsAreTaskErrorsAndNothingStarts) {
+  auto offers = good_->waitFor([](const Event& e) { return e.type() == Event::OFFERS && e.offers().offers_size() > 0; });
+  ASSERT_TRUE(offers);
+  v1::Offer offer = offers->offers().offers(0);
+  std::map<std::string, std::string> fieldOf = {{"docker", "'container.docker'"},
+                                                {"image", "'container.mesos.image'"},
+                                                {"cni", "'container.network_infos'"},
+                                                {"secret", "'command.environment.variables[0]'"}};
+  std::vector<v1::TaskInfo> tasks;
+  for (const auto& [id, field] : fieldOf) tasks.push_back(commandTask(id, offer, "touch started-" + id));
+  tasks[0].mutable_container()->set_type(v1::ContainerInfo::MESOS);  // cni
+  tasks[0].mutable_container()->add_network_infos()->set_name("cni-net");
+  tasks[1].mutable_container()->set_type(v1::ContainerInfo::DOCKER);  // docker
+  tasks[1].mutable_container()->mutable_docker()->set_image("alpine:3");
+  tasks[2].mutable_container()->set_type(v1::ContainerInfo::MESOS);  // image
+  tasks[2].mutable_container()->mutable_mesos()->mutable_image()->set_type(v1::Image::DOCKER);
+  tasks[2].mutable_container()->mutable_mesos()->mutable_image()->mutable_docker()->set_name("alpine:3");
+  auto* secret = tasks[3].mutable_command()->mutable_environment()->add_variables();  // secret
+  secret->set_name("TOKEN");
+  secret->set_type(v1::Environment::Variable::SECRET);
+  secret->mutable_secret()->set_type(v1::Secret::REFERENCE);
+  secret->mutable_secret()->mutable_reference()->set_name("vault/token");
+  ASSERT_EQ(good_->call(launchCall(offer, tasks))->status, 202u);
+
+  for (size_t i = 0; i < fieldOf.size(); ++i) {
+    auto event = good_->waitFor([](const Event& e) { return e.type() == Event::UPDATE; });
+    ASSERT_TRUE(event) << "missing update #" << i;
+    const v1::TaskStatus& status = event->update().status();
+    ASSERT_TRUE(fieldOf.contains(status.task_id().value())) << status.task_id().value();
+    EXPECT_EQ(status.state(), v1::TASK_ERROR) << status.task_id().value();
+    EXPECT_EQ(status.reason(), v1::TaskStatus::REASON_TASK_INVALID);
+    EXPECT_NE(status.message().find(fieldOf[status.task_id().value()]), std::string::npos) << status.message();
+  }
+  auto agentState = getJson(net::Endpoint{"127.0.0.1", cluster_->agentPort(0)}, "/state");
+  ASSERT_TRUE(agentState.is_object());
+  for (const auto& framework : agentState["frameworks"]) {
+    EXPECT_TRUE(framework["executors"].empty()) << agentState.dump();
+  }
+  EXPECT_TRUE(getJson(cluster_->master(), "/tasks")["tasks"].empty());
+}
+
+// RESERVE (not implemented) with an id is answered OPERATION_ERROR and
+// reconciled; without an id the ACCEPT is refused with 400 and nothing of
+// it applies: the offer stays valid and the launch in it did not happen.
+TEST_F(BadInputTest, UnsupportedOfferOperationsAreAnsweredOrRefusedWhole) {
+  auto offers = good_->waitFor([](const Event& e) { return e.type() == Event::OFFERS && e.offers().offers_size() > 0; });
+  ASSERT_TRUE(offers);
+  v1::Offer offer = offers->offers().offers(0);
+  Call accept = launchCall(offer, {commandTask("with-reserve", offer, "sleep 30")});
+  auto* reserve = accept.mutable_accept()->add_operations();
+  reserve->set_type(v1::Offer::Operation::RESERVE);
+  auto refused = good_->call(accept);
+  ASSERT_TRUE(refused.isOk());
+  EXPECT_EQ(refused->status, 400u);
+  EXPECT_NE(refused->body.find("RESERVE"), std::string::npos) << refused->body;
+
+  // The same offer and task id again: had anything applied, the offer would
+  // be gone (TASK_LOST) or the id taken (TASK_ERROR).
+  reserve->mutable_id()->set_value("reserve-1");
+  ASSERT_EQ(good_->call(accept)->status, 202u);
+  auto error = good_->waitForType(Event::UPDATE_OPERATION_STATUS);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->update_operation_status().status().operation_id().value(), "reserve-1");
+  EXPECT_EQ(error->update_operation_status().status().state(), v1::OPERATION_ERROR);
+  EXPECT_EQ(error->update_operation_status().status().agent_id().value(), offer.agent_id().value());
+  auto running = good_->followTask("with-reserve", v1::TASK_RUNNING);
+  ASSERT_FALSE(running.empty());
+  EXPECT_EQ(running.back().state(), v1::TASK_RUNNING);
+
+  Call reconcile;
+  reconcile.set_type(Call::RECONCILE_OPERATIONS);
+  reconcile.mutable_reconcile_operations()->add_operations()->mutable_operation_id()->set_value("reserve-1");
+  reconcile.mutable_reconcile_operations()->add_operations()->mutable_operation_id()->set_value("unheard-of");
+  ASSERT_EQ(good_->call(reconcile)->status, 202u);
+  std::map<std::string, v1::OperationState> reconciled;
+  for (int i = 0; i < 2; ++i) {
+    auto event = good_->waitForType(Event::UPDATE_OPERATION_STATUS);
+    ASSERT_TRUE(event) << "missing reconciliation answer #" << i;
+    const v1::OperationStatus& status = event->update_operation_status().status();
+    reconciled[status.operation_id().value()] = status.state();
+  }
+  EXPECT_EQ(reconciled["reserve-1"], v1::OPERATION_ERROR);
+  EXPECT_EQ(reconciled["unheard-of"], v1::OPERATION_UNKNOWN);
+}
+
+// Roles longer than 255 characters are refused wherever a role is named.
+TEST_F(BadInputTest, OverlongRoleNamesAreRefusedByTheOperatorApi) {
+  const std::string role(300, 'r');
+  for (const std::string& body :
+       {R"({"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":")" + role + R"(","weight":2}]}})",
+        R"({"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":")" + role +
+            R"(","guarantees":{"cpus":{"value":1}}}]}})"}) {
+    auto response = operatorCall(cluster_->master(), body);
+    ASSERT_TRUE(response.isOk());
+    EXPECT_EQ(response->status, 400u) << body.substr(0, 30);
+    EXPECT_NE(response->body.find("at most 255"), std::string::npos) << response->body;
+  }
+  EXPECT_EQ(getJson(cluster_->master(), "/roles").dump().find(role), std::string::npos) << "nothing was applied";
 }
 
 }  // namespace

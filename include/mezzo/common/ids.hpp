@@ -70,7 +70,14 @@ class IdGenerator {
 // Returns an empty string when valid, else the reason.
 std::string validateClientId(std::string_view id);
 
-// Validates a role name (mesos-reference.md §0.6). Empty string when valid.
+// Longest role name accepted. Mesos sets no bound; ours keeps roles (which
+// are persisted with weights, quota and reservations) to a sane size.
+constexpr size_t kMaxRoleNameLength = 255;
+
+// Validates a role name as Mesos does (mesos-reference.md §0.6: not empty,
+// no '/' at either end nor "//", no component ".", ".." or "*", no
+// component starting with '-', no whitespace or control characters) and
+// at most kMaxRoleNameLength bytes. Empty string when valid.
 std::string validateRoleName(std::string_view role);
 
 }  // namespace mezzo
