@@ -18,7 +18,7 @@ namespace http = boost::beast::http;
 
 AgentDaemon::AgentDaemon(asio::io_context& io, AgentFlags flags)
     : io_(io), flags_(std::move(flags)),
-      server_(io, net::ServerOptions{}, [this](net::Request&& request, net::Responder responder) {
+      server_(io, net::ServerOptions{.maxConnections = flags_.maxConnections}, [this](net::Request&& request, net::Responder responder) {
         route(std::move(request), std::move(responder));
       }),
       childSignals_(io, SIGCHLD), reconnectTimer_(io), heartbeatTimer_(io), statusRetryTimer_(io),

@@ -133,9 +133,19 @@ class AgentDaemon {
   // An update the agent itself generates for a task (source AGENT).
   void generateStatus(FrameworkRecord& framework, const TaskId& task, v1::TaskState state,
                       v1::TaskStatus::Reason reason, const std::string& message);
-  // Common path of every update: task bookkeeping, status update manager.
-  // Returns false for a duplicate.
-  bool recordStatus(FrameworkRecord& framework, const v1::TaskStatus& status);
+  // Who holds an update until the agent has it durably: an executor resends
+  // an unacknowledged one; nobody resends what the agent itself generated.
+  enum class UpdateOrigin { kAgent, kExecutor };
+  enum class Recorded { kYes, kDuplicate, kNotDurable };
+  // Common path of every update: checkpoint, task bookkeeping, status
+  // update manager. An executor's update whose checkpoint fails is dropped
+  // (kNotDurable: not to be acknowledged, the executor resends it); the
+  // agent's own updates go on without the checkpoint (logged).
+  Recorded recordStatus(FrameworkRecord& framework, const v1::TaskStatus& status, UpdateOrigin origin);
+  // Checkpoints the framework and tasks about to be launched for `executor`
+  // (checkpointing frameworks only); a task is launched only if this works.
+  Status checkpointLaunch(const FrameworkRecord& framework, const v1::ExecutorInfo& executor,
+                          const std::vector<v1::TaskInfo>& tasks);
   void completeTask(FrameworkRecord& framework, const TaskId& task);
   void removeFrameworkIfIdle(const FrameworkId& id);
   void removeFramework(const FrameworkId& id);

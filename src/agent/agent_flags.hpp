@@ -70,6 +70,7 @@ struct AgentFlags {
   Duration fetcherStallTimeout = std::chrono::minutes(1);
   Duration registrationBackoffMin = std::chrono::seconds(1);
   Duration registrationBackoffMax = std::chrono::seconds(30);
+  size_t maxConnections = 0;  // HTTP connections open at once; 0 = 3/4 of the open-file limit
   // Every flag as given, for /flags.
   std::map<std::string, std::string> rendered;
 };

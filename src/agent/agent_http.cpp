@@ -1,12 +1,15 @@
 // The agent's read-only HTTP endpoints: /state (shape of the Mesos agent's
 // /slave(1)/state) and /files/read, /files/download on sandboxes.
 #include <dirent.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 
 #include "agent/agent_daemon.hpp"
 #include "agent/sandbox.hpp"
@@ -20,7 +23,60 @@ namespace {
 using nlohmann::json;
 
 constexpr int64_t kMaxReadLength = 1024 * 1024;
-constexpr int64_t kMaxDownloadBytes = 256LL * 1024 * 1024;
+
+// A regular file opened for reading; closes it unless release()d.
+class OpenFile {
+ public:
+  OpenFile(int fd, int64_t size) : fd_(fd), size_(size) {}
+  ~OpenFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  OpenFile(OpenFile&& other) noexcept : fd_(std::exchange(other.fd_, -1)), size_(other.size_) {}
+  OpenFile(const OpenFile&) = delete;
+  OpenFile& operator=(const OpenFile&) = delete;
+  OpenFile& operator=(OpenFile&&) = delete;
+
+  int fd() const { return fd_; }
+  int64_t size() const { return size_; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+  int64_t size_;
+};
+
+// Opens a sandbox file for the files API. Only regular files are served:
+// the open never blocks (O_NONBLOCK: a FIFO without a writer would block it,
+// and the event loop with it), and the type is checked on the opened file,
+// so a rename in between cannot swap in something else.
+Result<OpenFile> openRegularFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::notFound("File not found");
+    return Status::invalidArgument("Failed to open the file: " + std::string(std::strerror(errno)));
+  }
+  struct stat info {};
+  const bool statted = ::fstat(fd, &info) == 0;
+  OpenFile file(fd, statted ? info.st_size : 0);
+  if (!statted) return Status::invalidArgument("Failed to stat the file");
+  if (S_ISDIR(info.st_mode)) return Status::invalidArgument("Cannot read a directory");
+  if (!S_ISREG(info.st_mode)) return Status::invalidArgument("Not a regular file; only regular files are served");
+  return file;
+}
+
+// Reads up to `count` bytes at `offset` (fewer at the end of the file).
+std::string readAt(const OpenFile& file, int64_t offset, int64_t count) {
+  std::string data(static_cast<size_t>(count), '\0');
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pread(file.fd(), data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  data.resize(done);
+  return data;
+}
 
 json resourcesJson(const ResourceProtos& protos) {
   auto resources = Resources::fromProto(protos);
@@ -230,9 +286,8 @@ void AgentDaemon::serveFilesRead(const net::Request& request, net::Responder& re
   const std::string target(request.target());
   auto resolved = resolveFilesPath(flags_.workDir, agentId_, net::queryParameter(target, "path"));
   if (!resolved) return responder.respond(net::Response::text(httpStatusFor(resolved.status()), resolved.error()));
-  struct stat info {};
-  if (stat(resolved->c_str(), &info) != 0) return responder.respond(net::Response::text(404, "File not found"));
-  if (S_ISDIR(info.st_mode)) return responder.respond(net::Response::text(400, "Cannot read a directory"));
+  auto file = openRegularFile(*resolved);
+  if (!file) return responder.respond(net::Response::text(httpStatusFor(file.status()), file.error()));
   int64_t offset = 0;
   int64_t length = -1;
   try {
@@ -243,7 +298,7 @@ void AgentDaemon::serveFilesRead(const net::Request& request, net::Responder& re
   } catch (const std::exception&) {
     return responder.respond(net::Response::text(400, "Failed to parse 'offset' or 'length'"));
   }
-  const int64_t size = info.st_size;
+  const int64_t size = file->size();
   json out;
   if (offset == -1) {
     out = json{{"data", ""}, {"offset", size}};
@@ -254,12 +309,7 @@ void AgentDaemon::serveFilesRead(const net::Request& request, net::Responder& re
   } else {
     int64_t available = std::max<int64_t>(0, size - offset);
     int64_t count = std::min(length < 0 ? available : std::min(length, available), kMaxReadLength);
-    std::string data(static_cast<size_t>(count), '\0');
-    std::ifstream file(*resolved, std::ios::binary);
-    file.seekg(offset);
-    file.read(data.data(), count);
-    data.resize(static_cast<size_t>(file.gcount()));
-    out = json{{"data", std::move(data)}, {"offset", offset}};
+    out = json{{"data", readAt(*file, offset, count)}, {"offset", offset}};
   }
   std::string callback = net::queryParameter(target, "jsonp");
   if (!callback.empty()) {
@@ -295,21 +345,16 @@ void AgentDaemon::serveFilesBrowse(const net::Request& request, net::Responder& 
   responder.respond(net::Response::json(200, dumpLenient(entries)));
 }
 
+// The file is streamed (HttpServer reads it a few KB at a time as the client
+// takes them), so downloads of any size cost no memory.
 void AgentDaemon::serveFilesDownload(const net::Request& request, net::Responder& responder) {
   auto resolved = resolveFilesPath(flags_.workDir, agentId_, net::queryParameter(std::string(request.target()), "path"));
   if (!resolved) return responder.respond(net::Response::text(httpStatusFor(resolved.status()), resolved.error()));
-  struct stat info {};
-  if (stat(resolved->c_str(), &info) != 0) return responder.respond(net::Response::text(404, "File not found"));
-  if (!S_ISREG(info.st_mode)) return responder.respond(net::Response::text(400, "Cannot download a directory"));
-  if (info.st_size > kMaxDownloadBytes) {
-    return responder.respond(net::Response::text(413, "File is too large to download; use /files/read"));
-  }
-  std::ifstream file(*resolved, std::ios::binary);
-  std::string body((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  auto file = openRegularFile(*resolved);
+  if (!file) return responder.respond(net::Response::text(httpStatusFor(file.status()), file.error()));
   std::string name = resolved->substr(resolved->rfind('/') + 1);
-  net::Response response{200, "application/octet-stream", std::move(body), {}};
-  response.headers.emplace_back("Content-Disposition", "attachment; filename=" + name);
-  responder.respond(std::move(response));
+  responder.respondFile(200, "application/octet-stream", file->release(),
+                        {{"Content-Disposition", "attachment; filename=" + name}});
 }
 
 }  // namespace mezzo::agent

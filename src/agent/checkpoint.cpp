@@ -1,6 +1,7 @@
 #include "agent/checkpoint.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,11 @@ namespace mezzo::agent {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Checkpoints hold TaskInfos with their environments (often secrets): only
+// the agent's user may read them.
+constexpr mode_t kPrivateFileMode = 0600;
+constexpr mode_t kPrivateDirMode = 0700;
 
 Status errnoStatus(const std::string& what, const std::string& path) {
   return Status::ioError(what + " " + path + ": " + std::strerror(errno));
@@ -55,10 +61,15 @@ Status readMessage(const fs::path& path, Message* message) {
   return Status::ok();
 }
 
+// Creates `dir` and its missing parents as private directories (0700).
 Status ensureDir(const fs::path& dir) {
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return Status::ioError("Failed to create " + dir.string() + ": " + ec.message());
+  if (fs::is_directory(dir, ec)) return Status::ok();
+  if (dir.has_parent_path() && dir.parent_path() != dir) {
+    Status parent = ensureDir(dir.parent_path());
+    if (!parent) return parent;
+  }
+  if (::mkdir(dir.c_str(), kPrivateDirMode) != 0 && errno != EEXIST) return errnoStatus("Failed to create", dir);
   return Status::ok();
 }
 
@@ -142,7 +153,7 @@ Status writeFileAtomically(const std::string& path, const std::string& contents)
   Status made = ensureDir(target.parent_path());
   if (!made) return made;
   std::string temp = path + ".tmp";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kPrivateFileMode);
   if (fd < 0) return errnoStatus("Failed to create", temp);
   Status status = writeAll(fd, contents, temp);
   if (status && ::fsync(fd) != 0) status = errnoStatus("Failed to fsync", temp);
@@ -159,8 +170,9 @@ Status writeFileAtomically(const std::string& path, const std::string& contents)
 Status appendRecord(const std::string& path, char kind, const std::string& payload) {
   Status made = ensureDir(fs::path(path).parent_path());
   if (!made) return made;
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, kPrivateFileMode);
   if (fd < 0) return errnoStatus("Failed to open", path);
+  const off_t before = ::lseek(fd, 0, SEEK_END);
   const uint32_t length = static_cast<uint32_t>(payload.size());
   std::string record;
   record.reserve(payload.size() + 5);
@@ -169,6 +181,9 @@ Status appendRecord(const std::string& path, char kind, const std::string& paylo
   record += payload;
   Status status = writeAll(fd, record, path);
   if (status && ::fsync(fd) != 0) status = errnoStatus("Failed to fsync", path);
+  // A partly written record (disk full) must not stay: the next record
+  // would follow it and be misread.
+  if (!status && before >= 0 && ::ftruncate(fd, before) == 0) ::fsync(fd);
   ::close(fd);
   return status;
 }
@@ -205,7 +220,10 @@ std::string Checkpointer::taskDir(const std::string& agent, const std::string& f
 }
 
 Status Checkpointer::writeBootId(const std::string& bootId) const {
-  return writeFileAtomically(metaDir_ + "/boot_id", bootId + "\n");
+  Status status = writeFileAtomically(metaDir_ + "/boot_id", bootId + "\n");
+  // Also makes a meta/ written by an older version (0755) private.
+  if (status && ::chmod(metaDir_.c_str(), kPrivateDirMode) != 0) status = errnoStatus("Failed to chmod", metaDir_);
+  return status;
 }
 
 Status Checkpointer::writeAgent(const v1::AgentInfo& info) const {

@@ -15,10 +15,15 @@
 //   .../executors/<E>/tasks/<T>/task.info     v1::TaskInfo as launched
 //   .../executors/<E>/tasks/<T>/task.updates  status update stream
 //
+// meta/ and every directory below it are 0700, checkpoint files 0600: they
+// hold TaskInfos with their environments. (Sandboxes live elsewhere and stay
+// reachable by the tasks' users.)
+//
 // Files are replaced atomically (temp file, fsync, rename, fsync of the
 // directory). task.updates is append-only: records of [4-byte big-endian
 // length][1-byte kind][payload], each appended with fsync; a torn record at
-// the end (crash mid-append) is ignored on reading. Kinds: 'U' = a
+// the end (crash mid-append) is ignored on reading; a failed append (disk
+// full) is truncated away before the error is returned. Kinds: 'U' = a
 // v1::TaskStatus (binary), 'A' = the uuid of an acknowledged update.
 //
 // Errors are returned, never thrown; the writer fsyncs on the caller's

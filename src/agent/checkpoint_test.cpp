@@ -1,8 +1,12 @@
 #include "agent/checkpoint.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -145,6 +149,61 @@ TEST_F(CheckpointTest, CheckpointsOfEarlierAgentIdsAreRemoved) {
 }
 
 TEST_F(CheckpointTest, BootIdIsReadable) { EXPECT_FALSE(currentBootId().empty()); }
+
+mode_t permissions(const fs::path& path) {
+  struct stat info {};
+  EXPECT_EQ(::lstat(path.c_str(), &info), 0) << path;
+  return info.st_mode & 07777;
+}
+
+// TaskInfos carry environments (secrets): the meta tree is the agent's alone.
+TEST_F(CheckpointTest, CheckpointsArePrivateToTheAgent) {
+  Checkpointer checkpointer(root);
+  fs::create_directories(checkpointer.metaDir());
+  fs::permissions(checkpointer.metaDir(), fs::perms(0755));  // as an older version left it
+  ASSERT_TRUE(checkpointer.writeBootId("boot-1"));
+  v1::TaskInfo task;
+  task.mutable_task_id()->set_value("T1");
+  task.mutable_command()->mutable_environment()->add_variables()->set_name("SECRET");
+  ASSERT_TRUE(checkpointer.writeTask("A1", "F1", "E1", task));
+  ASSERT_TRUE(checkpointer.appendUpdate("A1", "F1", "E1", update("T1", v1::TASK_RUNNING, "u1")));
+  const fs::path taskDir = checkpointer.taskDir("A1", "F1", "E1", "T1");
+  EXPECT_EQ(permissions(taskDir / "task.info"), 0600u);
+  EXPECT_EQ(permissions(taskDir / "task.updates"), 0600u);
+  EXPECT_EQ(permissions(fs::path(checkpointer.metaDir()) / "boot_id"), 0600u);
+  for (fs::path dir = taskDir; dir != fs::path(root); dir = dir.parent_path()) {
+    EXPECT_EQ(permissions(dir), 0700u) << dir;
+  }
+}
+
+// On a full disk an append fails and leaves no partial record behind, so
+// the records appended once there is room again read back intact.
+TEST_F(CheckpointTest, FailedAppendOnAFullDiskLeavesTheStreamIntact) {
+  const fs::path mount = fs::path(root) / "tiny";
+  fs::create_directories(mount);
+  if (::mount("tmpfs", mount.c_str(), "tmpfs", 0, "size=64k") != 0) {
+    GTEST_SKIP() << "Cannot mount a tmpfs (needs root): " << std::strerror(errno);
+  }
+  const std::string stream = (mount / "task.updates").string();
+  ASSERT_TRUE(appendRecord(stream, 'A', "first"));
+  const std::string filler = (mount / "filler").string();
+  {
+    std::ofstream out(filler, std::ios::binary);
+    std::string block(4096, 'x');
+    while (out.write(block.data(), static_cast<std::streamsize>(block.size()))) {
+    }
+  }
+  Status full = appendRecord(stream, 'A', std::string(16 * 1024, 'y'));
+  EXPECT_FALSE(full);
+  fs::remove(filler);
+  ASSERT_TRUE(appendRecord(stream, 'A', "second"));
+  auto records = readRecords(stream);
+  ::umount(mount.c_str());
+  ASSERT_TRUE(records) << records.error();
+  ASSERT_EQ(records->size(), 2u);
+  EXPECT_EQ((*records)[0].second, "first");
+  EXPECT_EQ((*records)[1].second, "second");
+}
 
 }  // namespace
 }  // namespace mezzo::agent

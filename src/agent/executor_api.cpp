@@ -174,7 +174,9 @@ Status AgentDaemon::executorUpdate(FrameworkRecord& framework, ExecutorRecord& e
   if (!status.has_timestamp()) status.set_timestamp(toEpochSeconds(clock_.now()));
   status.mutable_container_status()->mutable_container_id()->set_value(executor.containerId);
   executor.launchedTasks.insert(taskId);
-  if (recordStatus(framework, status)) {
+  const Recorded recorded = recordStatus(framework, status, UpdateOrigin::kExecutor);
+  if (recorded == Recorded::kNotDurable) return Status::ok();  // not acknowledged: the executor resends it
+  if (recorded == Recorded::kYes) {
     spdlog::info("Task {} of framework {} is {} (update {})", taskId.value(), framework.id.value(),
                  v1::TaskState_Name(status.state()), uuidBytesToString(status.uuid()));
   }

@@ -411,22 +411,30 @@ void AgentDaemon::generateStatus(FrameworkRecord& framework, const TaskId& taskI
   }
   spdlog::info("Task {} of framework {} is {}: {}", taskId.value(), framework.id.value(), v1::TaskState_Name(state),
                message);
-  recordStatus(framework, status);
+  recordStatus(framework, status, UpdateOrigin::kAgent);
 }
 
-bool AgentDaemon::recordStatus(FrameworkRecord& framework, const v1::TaskStatus& status) {
+AgentDaemon::Recorded AgentDaemon::recordStatus(FrameworkRecord& framework, const v1::TaskStatus& status,
+                                                UpdateOrigin origin) {
   v1::Task* task = framework.task(TaskId(status.task_id().value()));
-  if (!framework.terminating) {
-    // The master forgot a terminating framework: nobody would acknowledge.
-    if (statusUpdates_.add(framework.id, status) == StatusUpdateManager::AddResult::kDuplicate) return false;
+  // The master forgot a terminating framework: nobody would acknowledge.
+  const bool forwarded = !framework.terminating;
+  if (forwarded && statusUpdates_.isDuplicate(framework.id, status)) return Recorded::kDuplicate;
+  // Written before the executor is acknowledged and before the master
+  // hears of it: a restarted agent resends it.
+  if (task != nullptr && framework.info.checkpoint()) {
+    Status written = checkpointer_.appendUpdate(agentId_, framework.id.value(), executorOf(*task).value(), status);
+    if (!written && origin == UpdateOrigin::kExecutor) {
+      spdlog::error("Not acknowledging {} of task {}: checkpointing it failed: {}", v1::TaskState_Name(status.state()),
+                    status.task_id().value(), written.message());
+      return Recorded::kNotDurable;
+    }
+    checkpointOrLog(written);
   }
+  if (forwarded) statusUpdates_.add(framework.id, status);
   ++counters_.validStatusUpdates;
   if (task != nullptr && isTerminalTaskState(status.state()) && !isTerminalTaskState(task->state())) {
     ++counters_.terminalTasks[status.state()];
-  }
-  // Written before the executor is acknowledged: a restarted agent resends it.
-  if (task != nullptr && framework.info.checkpoint()) {
-    checkpointOrLog(checkpointer_.appendUpdate(agentId_, framework.id.value(), executorOf(*task).value(), status));
   }
   if (task != nullptr) {
     task->set_state(status.state());
@@ -435,7 +443,7 @@ bool AgentDaemon::recordStatus(FrameworkRecord& framework, const v1::TaskStatus&
     if (statuses->size() > kMaxStatusesPerTask) statuses->DeleteSubrange(0, statuses->size() - kMaxStatusesPerTask);
   }
   flushStatusUpdates();
-  return true;
+  return Recorded::kYes;
 }
 
 bool AgentDaemon::hasTasksOf(const FrameworkRecord& framework, const ExecutorId& executor) const {

@@ -154,9 +154,10 @@ void AgentDaemon::runTask(const internal::AgentEvent::RunTask& run) {
 
   const bool command = !task.has_executor();
   v1::ExecutorInfo info = command ? commandExecutorInfo(fw, task) : task.executor();
-  if (fw.info.checkpoint()) {
-    checkpointOrLog(checkpointer_.writeFramework(agentId_, fw.info));
-    checkpointOrLog(checkpointer_.writeTask(agentId_, frameworkId.value(), info.executor_id().value(), task));
+  if (Status written = checkpointLaunch(fw, info, {task}); !written) {
+    generateStatus(fw, taskId, v1::TASK_FAILED, v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED,
+                   "Failed to checkpoint the task: " + written.message());
+    return;
   }
   ExecutorRecord* executor = fw.executor(ExecutorId(info.executor_id().value()));
   if (executor != nullptr && command) {
@@ -190,6 +191,17 @@ void AgentDaemon::runTask(const internal::AgentEvent::RunTask& run) {
     executor = *launched;
   }
   deliverTask(fw, *executor, task);
+}
+
+Status AgentDaemon::checkpointLaunch(const FrameworkRecord& framework, const v1::ExecutorInfo& executor,
+                                     const std::vector<v1::TaskInfo>& tasks) {
+  if (!framework.info.checkpoint()) return Status::ok();
+  Status written = checkpointer_.writeFramework(agentId_, framework.info);
+  for (size_t i = 0; written && i < tasks.size(); ++i) {
+    written = checkpointer_.writeTask(agentId_, framework.id.value(), executor.executor_id().value(), tasks[i]);
+  }
+  if (!written) spdlog::error("Not launching: {}", written.message());
+  return written;
 }
 
 FrameworkRecord& AgentDaemon::frameworkFor(const v1::FrameworkInfo& info) {
@@ -231,16 +243,17 @@ void AgentDaemon::runTaskGroup(const internal::AgentEvent::RunTaskGroup& run) {
     *record.mutable_executor_id() = info.executor_id();
     fw.tasks[TaskId(task.task_id().value())] = std::move(record);
   }
-  if (fw.info.checkpoint()) {
-    checkpointOrLog(checkpointer_.writeFramework(agentId_, fw.info));
-    for (v1::TaskInfo task : group.tasks()) {
-      *task.mutable_executor() = info;  // recovery finds the task's executor from it
-      checkpointOrLog(checkpointer_.writeTask(agentId_, fw.id.value(), info.executor_id().value(), task));
-    }
-  }
   auto failAll = [&](v1::TaskState state, v1::TaskStatus::Reason reason, const std::string& message) {
     for (const TaskId& taskId : taskIds) generateStatus(fw, taskId, state, reason, message);
   };
+  std::vector<v1::TaskInfo> checkpointed(group.tasks().begin(), group.tasks().end());
+  for (v1::TaskInfo& task : checkpointed) {
+    *task.mutable_executor() = info;  // recovery finds the task's executor from it
+  }
+  if (Status written = checkpointLaunch(fw, info, checkpointed); !written) {
+    return failAll(v1::TASK_FAILED, v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED,
+                   "Failed to checkpoint the task group: " + written.message());
+  }
   ExecutorRecord* executor = fw.executor(ExecutorId(info.executor_id().value()));
   if (executor != nullptr && executor->state == ExecutorRecord::State::kTerminating) {
     return failAll(partitionAware(fw.info) ? v1::TASK_DROPPED : v1::TASK_LOST,

@@ -5,12 +5,18 @@
 namespace mezzo::agent {
 
 
+bool StatusUpdateManager::isDuplicate(const FrameworkId& framework, const v1::TaskStatus& status) const {
+  auto it = streams_.find({framework, TaskId(status.task_id().value())});
+  if (it == streams_.end()) return false;
+  const Stream& stream = it->second;
+  return stream.acknowledged.contains(status.uuid()) ||
+         std::any_of(stream.updates.begin(), stream.updates.end(),
+                     [&](const v1::TaskStatus& update) { return update.uuid() == status.uuid(); });
+}
+
 StatusUpdateManager::AddResult StatusUpdateManager::add(const FrameworkId& framework, const v1::TaskStatus& status) {
+  if (isDuplicate(framework, status)) return AddResult::kDuplicate;
   Stream& stream = streams_[{framework, TaskId(status.task_id().value())}];
-  if (stream.acknowledged.contains(status.uuid())) return AddResult::kDuplicate;
-  bool queued = std::any_of(stream.updates.begin(), stream.updates.end(),
-                            [&](const v1::TaskStatus& update) { return update.uuid() == status.uuid(); });
-  if (queued) return AddResult::kDuplicate;
   stream.updates.push_back(status);
   if (!stream.inFlight) unsent_.insert({framework, TaskId(status.task_id().value())});
   return AddResult::kAdded;

@@ -59,6 +59,8 @@ class StatusUpdateManager {
 
   // Queues `status` (which must carry a uuid) behind earlier updates of its task.
   AddResult add(const FrameworkId& framework, const v1::TaskStatus& status);
+  // True if add() would drop `status` as a duplicate.
+  bool isDuplicate(const FrameworkId& framework, const v1::TaskStatus& status) const;
 
   AckResult acknowledge(const FrameworkId& framework, const TaskId& task, const std::string& uuid);
 

@@ -185,7 +185,7 @@ void AgentDaemon::reportSupervisedTask(FrameworkRecord& framework, ExecutorRecor
   status.set_uuid(randomUuidBytes());
   status.set_timestamp(toEpochSeconds(clock_.now()));
   status.mutable_container_status()->mutable_container_id()->set_value(executor.containerId);
-  recordStatus(framework, status);
+  recordStatus(framework, status, UpdateOrigin::kAgent);
 }
 
 void AgentDaemon::armCompletionTimer(const ExecutorKey& key, ExecutorRecord& executor, Duration remaining) {

@@ -96,5 +96,20 @@ TEST(Codec, JsonErrors) {
   EXPECT_NE(status.message().find("Missing required fields"), std::string::npos);
 }
 
+// Protobuf bodies are bounded by protobuf's own recursion limit (100), the
+// bound the JSON decoder mirrors.
+TEST(Codec, ProtobufBodyNestedBeyondTheRecursionLimitIsRejected) {
+  auto nested = [](int levels) {
+    v1::ContainerID id;
+    v1::ContainerID* at = &id;
+    for (int i = 1; i < levels; ++i, at = at->mutable_parent()) at->set_value("c");
+    at->set_value("c");
+    return id.SerializeAsString();
+  };
+  v1::ContainerID decoded;
+  EXPECT_TRUE(decodeMessage(MediaType::kProtobuf, nested(100), &decoded).isOk());
+  EXPECT_FALSE(decodeMessage(MediaType::kProtobuf, nested(102), &decoded).isOk());
+}
+
 }  // namespace
 }  // namespace mezzo

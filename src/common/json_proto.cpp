@@ -112,6 +112,13 @@ nlohmann::json mapValue(const pb::Message& message, const pb::FieldDescriptor* f
   return object;
 }
 
+// Nesting bound of decoded messages: protobuf's own parser stops at the same
+// depth (CodedInputStream's default recursion limit), and the decoder and a
+// message's destructor recurse once per level.
+constexpr int kMaxMessageDepth = 100;
+
+Status decodeObject(const nlohmann::json& json, pb::Message* message, int depth);
+
 Status typeError(const pb::FieldDescriptor* field, std::string_view expected) {
   return Status::invalidArgument("Not expecting a JSON " + std::string(expected) + " for field '" +
                                  field->name() + "'");
@@ -229,7 +236,8 @@ Result<const pb::EnumValueDescriptor*> jsonToEnum(const nlohmann::json& value, c
 }
 
 // Sets (or appends, for repeated fields) one scalar/enum/string value.
-Status setValue(pb::Message* message, const pb::FieldDescriptor* field, const nlohmann::json& value) {
+// `depth` is the nesting level of `message` (1 for the top-level message).
+Status setValue(pb::Message* message, const pb::FieldDescriptor* field, const nlohmann::json& value, int depth) {
   const pb::Reflection* reflection = message->GetReflection();
   const bool repeated = field->is_repeated();
 #define MEZZO_SET(Kind, expr)                            \
@@ -273,14 +281,14 @@ Status setValue(pb::Message* message, const pb::FieldDescriptor* field, const nl
       }
       pb::Message* child =
           repeated ? reflection->AddMessage(message, field) : reflection->MutableMessage(message, field);
-      return jsonToMessage(value, child);
+      return decodeObject(value, child, depth + 1);
     }
   }
 #undef MEZZO_SET
   return Status::internal("unhandled field type");
 }
 
-Status setMapField(pb::Message* message, const pb::FieldDescriptor* field, const nlohmann::json& value) {
+Status setMapField(pb::Message* message, const pb::FieldDescriptor* field, const nlohmann::json& value, int depth) {
   if (!value.is_object()) {
     return typeError(field, value.type_name());
   }
@@ -292,9 +300,50 @@ Status setMapField(pb::Message* message, const pb::FieldDescriptor* field, const
     pb::Message* entry = reflection->AddMessage(message, field);
     const pb::FieldDescriptor* keyField = entry->GetDescriptor()->FindFieldByNumber(1);
     const pb::FieldDescriptor* valueField = entry->GetDescriptor()->FindFieldByNumber(2);
-    Status status = setValue(entry, keyField, nlohmann::json(key));
+    Status status = setValue(entry, keyField, nlohmann::json(key), depth + 1);
     if (status.isOk()) {
-      status = setValue(entry, valueField, item);
+      status = setValue(entry, valueField, item, depth + 1);
+    }
+    if (!status.isOk()) {
+      return status;
+    }
+  }
+  return Status::ok();
+}
+
+Status decodeObject(const nlohmann::json& json, pb::Message* message, int depth) {
+  if (!json.is_object()) {
+    return Status::invalidArgument("Expecting a JSON object for message '" + message->GetDescriptor()->name() + "'");
+  }
+  if (depth > kMaxMessageDepth) {
+    return Status::invalidArgument("Message nesting exceeds the limit of " + std::to_string(kMaxMessageDepth) +
+                                   " levels");
+  }
+  message->Clear();  // as the header promises; nested messages start empty anyway
+  const pb::Descriptor* descriptor = message->GetDescriptor();
+  for (const auto& [key, value] : json.items()) {
+    const pb::FieldDescriptor* field = descriptor->FindFieldByName(key);
+    if (field == nullptr || value.is_null()) {
+      continue;  // unknown keys and nulls are ignored, as Mesos does
+    }
+    Status status;
+    if (field->is_map()) {
+      status = setMapField(message, field, value, depth);
+    } else if (field->is_repeated()) {
+      if (!value.is_array()) {
+        return typeError(field, value.type_name());
+      }
+      for (const auto& item : value) {
+        if (item.is_null()) {
+          continue;
+        }
+        status = setValue(message, field, item, depth);
+        if (!status.isOk()) {
+          break;
+        }
+      }
+    } else {
+      status = setValue(message, field, value, depth);
     }
     if (!status.isOk()) {
       return status;
@@ -338,42 +387,7 @@ std::string messageToJsonString(const pb::Message& message) {
   return messageToJson(message).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-Status jsonToMessage(const nlohmann::json& json, pb::Message* message) {
-  if (!json.is_object()) {
-    return Status::invalidArgument("Expecting a JSON object for message '" + message->GetDescriptor()->name() + "'");
-  }
-  message->Clear();  // as the header promises; nested messages start empty anyway
-  const pb::Descriptor* descriptor = message->GetDescriptor();
-  for (const auto& [key, value] : json.items()) {
-    const pb::FieldDescriptor* field = descriptor->FindFieldByName(key);
-    if (field == nullptr || value.is_null()) {
-      continue;  // unknown keys and nulls are ignored, as Mesos does
-    }
-    Status status;
-    if (field->is_map()) {
-      status = setMapField(message, field, value);
-    } else if (field->is_repeated()) {
-      if (!value.is_array()) {
-        return typeError(field, value.type_name());
-      }
-      for (const auto& item : value) {
-        if (item.is_null()) {
-          continue;
-        }
-        status = setValue(message, field, item);
-        if (!status.isOk()) {
-          break;
-        }
-      }
-    } else {
-      status = setValue(message, field, value);
-    }
-    if (!status.isOk()) {
-      return status;
-    }
-  }
-  return Status::ok();
-}
+Status jsonToMessage(const nlohmann::json& json, pb::Message* message) { return decodeObject(json, message, 1); }
 
 Status parseJsonMessage(std::string_view text, pb::Message* message) {
   message->Clear();

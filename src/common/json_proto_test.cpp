@@ -300,5 +300,40 @@ TEST(JsonProtoBase64, EncodeDecode) {
   EXPECT_FALSE(base64Decode("Zm9v!!!!").isOk());
 }
 
+// ------------------------------------------------------------------ nesting
+
+// ContainerID nested `levels` deep through `parent` (the outermost is level 1).
+std::string nestedContainerId(int levels) {
+  std::string text;
+  for (int i = 1; i < levels; ++i) text += R"({"value":"c","parent":)";
+  text += R"({"value":"c"})";
+  text.append(static_cast<size_t>(levels - 1), '}');
+  return text;
+}
+
+TEST(JsonProtoRead, NestingUpToProtobufsLimitIsAccepted) {
+  v1::ContainerID id = parseOk<v1::ContainerID>(nestedContainerId(100));
+  int depth = 1;
+  for (const v1::ContainerID* at = &id; at->has_parent(); at = &at->parent()) ++depth;
+  EXPECT_EQ(depth, 100);
+}
+
+// A deep recursive message used to overflow the daemon's stack (the decoder
+// and the message's destructor recurse once per level): it is a 400 now.
+TEST(JsonProtoRead, NestingBeyondTheLimitIsRejectedWithoutRecursingIntoIt) {
+  EXPECT_NE(parseError<v1::ContainerID>(nestedContainerId(101)).find("nesting exceeds the limit of 100"),
+            std::string::npos);
+  EXPECT_NE(parseError<v1::ContainerID>(nestedContainerId(300000)).find("nesting exceeds the limit of 100"),
+            std::string::npos);
+}
+
+// nlohmann's parser and destructor are iterative: a deep JSON value that is
+// not a message is a type error, not a crash.
+TEST(JsonProtoRead, DeeplyNestedArraysAreATypeError) {
+  std::string text = R"({"value":"c","parent":)" + std::string(500000, '[') + std::string(500000, ']') + "}";
+  EXPECT_NE(parseError<v1::ContainerID>(text).find("Not expecting a JSON array for field 'parent'"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace mezzo

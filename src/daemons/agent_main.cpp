@@ -7,6 +7,7 @@
 #include "agent/fetcher_uri.hpp"
 #include "mezzo/common/durations.hpp"
 #include "mezzo/common/logging.hpp"
+#include "mezzo/net/http_server.hpp"
 
 int main(int argc, char** argv) {
   using namespace mezzo;
@@ -90,10 +91,14 @@ int main(int argc, char** argv) {
   app.add_option("--fetcher_stall_timeout", fetcherStallTimeout,
                  "A download making no progress for this long fails (whole seconds)")
       ->capture_default_str();
+  app.add_option("--max_connections", flags.maxConnections,
+                 "Most HTTP connections open at once; more wait (0: three quarters of the open-file limit)")
+      ->capture_default_str();
   app.add_option("--log_level", logLevel, "trace, debug, info, warn, error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   initLogging("agent", logLevel);
+  net::raiseOpenFileLimit();
   auto parse = [](const std::string& text, const char* flag) -> Duration {
     auto duration = parseDuration(text);
     if (!duration) {

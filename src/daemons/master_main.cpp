@@ -6,6 +6,7 @@
 #include "master/master_daemon.hpp"
 #include "mezzo/common/durations.hpp"
 #include "mezzo/common/logging.hpp"
+#include "mezzo/net/http_server.hpp"
 
 int main(int argc, char** argv) {
   using namespace mezzo;
@@ -60,6 +61,9 @@ int main(int argc, char** argv) {
   app.add_option("--max_completed_tasks_per_framework", flags.maxCompletedTasksPerFramework)->capture_default_str();
   app.add_option("--max_request_body_bytes", flags.maxBodyBytes, "Largest accepted request body")
       ->capture_default_str();
+  app.add_option("--max_connections", flags.maxConnections,
+                 "Most HTTP connections open at once; more wait (0: three quarters of the open-file limit)")
+      ->capture_default_str();
   app.add_option("--weights", flags.weights, "Role weights, e.g. 'eng=2,ops=1'");
   app.add_option("--min_allocatable_resources", flags.minAllocatableResources,
                  "Smallest offer, e.g. 'cpus:0.01|mem:32'");
@@ -74,6 +78,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   initLogging("master", logLevel);
+  net::raiseOpenFileLimit();
   auto parse = [](const std::string& text, const char* flag) -> Duration {
     auto duration = parseDuration(text);
     if (!duration) {

@@ -86,7 +86,8 @@ Result<std::vector<std::map<std::string, double>>> parseMinAllocatable(const std
 
 MasterDaemon::MasterDaemon(asio::io_context& io, MasterFlags flags)
     : io_(io), flags_(std::move(flags)),
-      server_(io, net::ServerOptions{flags_.maxBodyBytes}, [this](net::Request&& request, net::Responder responder) {
+      server_(io, net::ServerOptions{.maxBodyBytes = flags_.maxBodyBytes, .maxConnections = flags_.maxConnections},
+              [this](net::Request&& request, net::Responder responder) {
         route(std::move(request), std::move(responder));
       }),
       tickTimer_(io), allocationTimer_(io) {}

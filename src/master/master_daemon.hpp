@@ -51,6 +51,7 @@ struct MasterFlags {
   size_t maxCompletedFrameworks = 50;
   size_t maxCompletedTasksPerFramework = 1000;
   size_t maxBodyBytes = 4 * 1024 * 1024;
+  size_t maxConnections = 0;           // HTTP connections open at once; 0 = 3/4 of the open-file limit
   std::string weights;                 // "role1=2,role2=3"
   std::string minAllocatableResources; // "cpus:0.01|mem:32"
   std::string roleSorter = "drf";      // drf | random

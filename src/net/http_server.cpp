@@ -1,7 +1,13 @@
 #include "mezzo/net/http_server.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/http/file_body.hpp>
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <fmt/format.h>
 #include <optional>
@@ -23,12 +29,22 @@ Response Response::json(unsigned status, std::string body) {
 
 Response Response::empty(unsigned status) { return Response{status, "", "", {}}; }
 
+// The open-connection count, shared by a server and its connections (which
+// may outlive it: a StreamWriter keeps its connection).
+struct ConnectionSlots {
+  size_t open = 0;
+  size_t max = 0;
+  std::function<void()> onRelease;  // the server's; cleared when it goes away
+};
+
 // One accepted socket. Alternates between reading a request and writing its
 // response; after startStream() it only writes chunks and watches for EOF.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(tcp::socket socket, const ServerOptions& options, std::shared_ptr<Handler> handler)
-      : stream_(std::move(socket)), options_(options), handler_(std::move(handler)) {
+  Connection(tcp::socket socket, const ServerOptions& options, std::shared_ptr<Handler> handler,
+             std::shared_ptr<ConnectionSlots> slots)
+      : stream_(std::move(socket)), options_(options), handler_(std::move(handler)), slots_(std::move(slots)) {
+    ++slots_->open;
     beast::error_code ignored;
     stream_.socket().set_option(tcp::no_delay(true), ignored);
     auto endpoint = stream_.socket().remote_endpoint(ignored);
@@ -38,29 +54,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void start() { readRequest(); }
   const std::string& peer() const { return peer_; }
 
+  ~Connection() { releaseSlot(); }
+
   void respond(Response response) {
     if (closed_) return;
     auto message = std::make_shared<http::response<http::string_body>>();
-    message->version(11);
-    message->result(response.status);
-    message->set(http::field::server, "mezzo");
-    if (!response.contentType.empty()) {
-      message->set(http::field::content_type, response.contentType);
-    }
-    for (auto& [name, value] : response.headers) {
-      message->set(name, value);
-    }
     message->body() = std::move(response.body);
-    message->keep_alive(keepAlive_);
-    message->prepare_payload();
-    auto self = shared_from_this();
-    http::async_write(stream_, *message, [self, message](beast::error_code ec, size_t) {
-      if (ec || !self->keepAlive_) {
-        self->shutdown();
-        return;
-      }
-      self->readRequest();
-    });
+    writeMessage(std::move(message), response.status, response.contentType, response.headers);
+  }
+
+  void respondFile(unsigned status, const std::string& contentType, int fd, const HeaderList& headers) {
+    beast::file file;
+    file.native_handle(fd);  // closes it whatever happens next
+    if (closed_) return;
+    auto message = std::make_shared<http::response<http::file_body>>();
+    beast::error_code ec;
+    message->body().reset(std::move(file), ec);
+    if (ec) return respond(Response::text(500, "Failed to read the file: " + ec.message()));
+    // The body goes out as fast as the client reads it; a slow client is
+    // not cut off by the idle timeout meant for requests.
+    stream_.expires_never();
+    writeMessage(std::move(message), status, contentType, headers);
   }
 
   void startStream(unsigned status, const std::string& contentType, const HeaderList& headers) {
@@ -105,6 +119,30 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
  private:
+  template <typename Body>
+  void writeMessage(std::shared_ptr<http::response<Body>> message, unsigned status, const std::string& contentType,
+                    const HeaderList& headers) {
+    message->version(11);
+    message->result(status);
+    message->set(http::field::server, "mezzo");
+    if (!contentType.empty()) {
+      message->set(http::field::content_type, contentType);
+    }
+    for (auto& [name, value] : headers) {
+      message->set(name, value);
+    }
+    message->keep_alive(keepAlive_);
+    message->prepare_payload();
+    auto self = shared_from_this();
+    http::async_write(stream_, *message, [self, message](beast::error_code ec, size_t) {
+      if (ec || !self->keepAlive_) {
+        self->shutdown();
+        return;
+      }
+      self->readRequest();
+    });
+  }
+
   void readRequest() {
     parser_.emplace();
     parser_->body_limit(options_.maxBodyBytes);
@@ -178,13 +216,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
+    releaseSlot();
     auto callbacks = std::move(closeCallbacks_);
     for (auto& callback : callbacks) callback();
+  }
+
+  void releaseSlot() {
+    if (!holdsSlot_) return;
+    holdsSlot_ = false;
+    --slots_->open;
+    if (slots_->onRelease) slots_->onRelease();
   }
 
   beast::tcp_stream stream_;
   ServerOptions options_;
   std::shared_ptr<Handler> handler_;
+  std::shared_ptr<ConnectionSlots> slots_;
+  bool holdsSlot_ = true;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::deque<std::string> pending_;
@@ -226,6 +274,15 @@ void Responder::respond(Response response) {
   state_->connection->respond(std::move(response));
 }
 
+void Responder::respondFile(unsigned status, std::string contentType, int fd, HeaderList headers) {
+  if (state_->answered) {
+    ::close(fd);
+    return;
+  }
+  state_->answered = true;
+  state_->connection->respondFile(status, contentType, fd, headers);
+}
+
 std::shared_ptr<StreamWriter> Responder::startStream(unsigned status, std::string contentType, HeaderList headers) {
   state_->answered = true;
   state_->connection->startStream(status, contentType, headers);
@@ -234,10 +291,45 @@ std::shared_ptr<StreamWriter> Responder::startStream(unsigned status, std::strin
 
 std::string Responder::peer() const { return state_->connection->peer(); }
 
-HttpServer::HttpServer(asio::io_context& io, ServerOptions options, Handler handler)
-    : io_(io), options_(options), handler_(std::make_shared<Handler>(std::move(handler))), acceptor_(io) {}
+size_t defaultMaxConnections() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 1 << 20;
+  return std::max<size_t>(1, static_cast<size_t>(limit.rlim_cur) / 4 * 3);
+}
 
-HttpServer::~HttpServer() { stop(); }
+size_t raiseOpenFileLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlim_t wanted = limit.rlim_max;
+    limit.rlim_cur = wanted;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      spdlog::warn("Failed to raise the open-file limit to {}: {}", wanted, std::strerror(errno));
+      ::getrlimit(RLIMIT_NOFILE, &limit);
+    }
+  }
+  return static_cast<size_t>(limit.rlim_cur);
+}
+
+HttpServer::HttpServer(asio::io_context& io, ServerOptions options, Handler handler)
+    : io_(io),
+      options_(options),
+      handler_(std::make_shared<Handler>(std::move(handler))),
+      acceptor_(io),
+      acceptRetry_(io),
+      slots_(std::make_shared<ConnectionSlots>()) {
+  slots_->max = options_.maxConnections > 0 ? options_.maxConnections : defaultMaxConnections();
+  slots_->onRelease = [this] {
+    if (acceptor_.is_open() && !accepting_) accept();
+  };
+}
+
+HttpServer::~HttpServer() {
+  stop();
+  slots_->onRelease = nullptr;
+}
+
+size_t HttpServer::openConnections() const { return slots_->open; }
 
 Result<uint16_t> HttpServer::listen(const std::string& ip, uint16_t port) {
   beast::error_code ec;
@@ -257,18 +349,50 @@ Result<uint16_t> HttpServer::listen(const std::string& ip, uint16_t port) {
 void HttpServer::stop() {
   beast::error_code ignored;
   acceptor_.close(ignored);
+  acceptRetry_.cancel();
 }
 
+// At most one accept (or retry) is pending. At the connection cap none is:
+// the next closing connection calls accept() again (slots_->onRelease).
 void HttpServer::accept() {
+  if (slots_->open >= slots_->max) {
+    if (!atCap_) spdlog::warn("{} connections open (the maximum); new ones wait until one closes", slots_->open);
+    atCap_ = true;
+    return;
+  }
+  atCap_ = false;
+  accepting_ = true;
   acceptor_.async_accept(io_, [this](beast::error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted) return;
-    if (ec) {
-      spdlog::warn("Accept failed: {}", ec.message());
-    } else {
-      std::make_shared<Connection>(std::move(socket), options_, handler_)->start();
-    }
+    if (ec == asio::error::operation_aborted) return;  // stopped; `this` may be gone
+    accepting_ = false;
+    if (ec) return retryAcceptLater(ec);
+    onAccepted(std::move(socket));
     if (acceptor_.is_open()) accept();
   });
+}
+
+// The listening socket stays readable while accept() fails (EMFILE, ENFILE,
+// ENOBUFS), so retrying at once would spin and flood the log.
+void HttpServer::retryAcceptLater(const boost::system::error_code& error) {
+  if (failedAccepts_++ == 0) {
+    spdlog::error("Accepting a connection failed: {}; retrying every {} ms", error.message(),
+                  options_.acceptRetryDelay.count());
+  }
+  accepting_ = true;
+  acceptRetry_.expires_after(options_.acceptRetryDelay);
+  acceptRetry_.async_wait([this](beast::error_code ec) {
+    if (ec) return;  // cancelled by stop(); `this` may be gone
+    accepting_ = false;
+    if (acceptor_.is_open()) accept();
+  });
+}
+
+void HttpServer::onAccepted(tcp::socket socket) {
+  if (failedAccepts_ > 0) {
+    spdlog::info("Accepting connections again after {} failed attempts", failedAccepts_);
+    failedAccepts_ = 0;
+  }
+  std::make_shared<Connection>(std::move(socket), options_, handler_, slots_)->start();
 }
 
 std::string_view targetPath(std::string_view target) { return target.substr(0, target.find('?')); }

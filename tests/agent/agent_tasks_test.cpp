@@ -4,10 +4,18 @@
 // kill before delivery), and retries of unacknowledged updates.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <thread>
 
 #include "harness/process.hpp"
 #include "harness/scheduler_session.hpp"
@@ -376,6 +384,156 @@ TEST_F(AgentTasksTest, UnacknowledgedUpdatesAreRetriedInOrder) {
   ASSERT_FALSE(statuses.empty());
   for (const auto& status : statuses) EXPECT_NE(status.state(), v1::TASK_STAGING);
   EXPECT_EQ(statuses.back().state(), v1::TASK_RUNNING);
+}
+
+// ------------------------------------------------ robustness of the files API and checkpoints
+
+// A sandbox-shaped directory under the agent's work dir (the files API
+// serves only such paths), without a task.
+std::filesystem::path fakeSandbox(LocalCluster& cluster) {
+  auto dir = cluster.workDir() / "agent0/slaves/A/frameworks/F/executors/E/runs/C";
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+int64_t residentBytes(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("VmRSS:")) return std::stoll(line.substr(6)) * 1024;
+  }
+  return -1;
+}
+
+// A GET whose response body the test reads at its own pace (a slow client).
+class SlowDownload {
+ public:
+  SlowDownload(uint16_t port, const std::string& target) {
+    boost::asio::connect(socket_, boost::asio::ip::tcp::resolver(io_).resolve("127.0.0.1", std::to_string(port)));
+    std::string request = "GET " + target + " HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n";
+    boost::asio::write(socket_, boost::asio::buffer(request));
+  }
+  // Reads at least `bytes` more of the response (head included).
+  void readSome(size_t bytes) {
+    size_t want = received_.size() + bytes;
+    while (received_.size() < want) {
+      char chunk[65536];
+      boost::system::error_code ec;
+      size_t n = socket_.read_some(boost::asio::buffer(chunk), ec);
+      if (ec) break;
+      received_.append(chunk, n);
+    }
+  }
+  // Reads to the end and returns the body.
+  std::string body() {
+    readSome(std::numeric_limits<size_t>::max() / 2);
+    size_t end = received_.find("\r\n\r\n");
+    return end == std::string::npos ? std::string() : received_.substr(end + 4);
+  }
+  std::string head() const { return received_.substr(0, received_.find("\r\n\r\n")); }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::socket socket_{io_};
+  std::string received_;
+};
+
+TEST_F(AgentTasksTest, ReadingAFifoAnswersAtOnceAndTheAgentKeepsServing) {
+  start();
+  auto fifo = fakeSandbox(*cluster) / "pipe";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  for (const std::string endpoint : {"/files/read?offset=0&path=", "/files/download?path="}) {
+    net::ClientRequest request;
+    request.method = boost::beast::http::verb::get;
+    request.target = endpoint + fifo.string();
+    request.timeout = 5s;
+    auto response = net::httpRequestSync(agentEndpoint(*cluster), request);
+    ASSERT_TRUE(response) << endpoint << ": " << response.error();
+    EXPECT_EQ(response->status, 400u) << endpoint;
+    EXPECT_NE(response->body.find("Not a regular file"), std::string::npos) << response->body;
+  }
+  EXPECT_TRUE(getJson(agentEndpoint(*cluster), "/slave(1)/state").is_object());
+}
+
+// Eight clients that do not read a 200 MB download: the agent sends as fast
+// as each one takes it, so it holds no copy of the file per client.
+TEST_F(AgentTasksTest, LargeDownloadsAreStreamedToSlowClients) {
+  start();
+  constexpr size_t kFileBytes = 200u << 20;
+  auto file = fakeSandbox(*cluster) / "big";
+  {
+    std::ofstream out(file, std::ios::binary);
+    std::vector<uint64_t> block(1 << 16);
+    for (size_t offset = 0; offset < kFileBytes; offset += block.size() * 8) {
+      for (size_t i = 0; i < block.size(); ++i) block[i] = offset + i * 8;  // each word holds its offset
+      out.write(reinterpret_cast<const char*>(block.data()), static_cast<std::streamsize>(block.size() * 8));
+    }
+  }
+  const pid_t agent = cluster->agentProcess(0).pid();
+  const int64_t before = residentBytes(agent);
+  std::vector<std::unique_ptr<SlowDownload>> downloads;
+  for (int i = 0; i < 8; ++i) {
+    downloads.push_back(std::make_unique<SlowDownload>(cluster->agentPort(0), "/files/download?path=" + file.string()));
+    downloads.back()->readSome(1);
+  }
+  int64_t peak = residentBytes(agent);
+  for (int round = 0; round < 10; ++round) {  // the agent has had time to fill its socket buffers
+    std::this_thread::sleep_for(100ms);
+    peak = std::max(peak, residentBytes(agent));
+  }
+  EXPECT_LT(peak - before, 100 << 20) << "agent RSS grew from " << before << " to " << peak;
+  for (auto& download : downloads) {
+    std::string body = download->body();
+    EXPECT_NE(download->head().find("200 OK"), std::string::npos) << download->head();
+    ASSERT_EQ(body.size(), kFileBytes);
+    bool intact = true;
+    for (size_t offset = 0; offset < kFileBytes && intact; offset += 8) {
+      uint64_t word = 0;
+      std::memcpy(&word, body.data() + offset, 8);
+      intact = word == offset;
+    }
+    EXPECT_TRUE(intact);
+  }
+}
+
+// A task whose checkpoint cannot be written (the work dir is full) is not
+// launched: it fails with the reason, and never reports RUNNING.
+TEST_F(AgentTasksTest, TaskIsNotLaunchedWhenItsCheckpointCannotBeWritten) {
+  std::filesystem::path mounted;
+  ClusterOptions options;
+  options.prepareAgentWorkDir = [&](const std::filesystem::path& dir) {
+    std::filesystem::create_directories(dir);
+    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=2m") == 0) mounted = dir;
+  };
+  cluster = std::make_unique<LocalCluster>(std::move(options));
+  if (mounted.empty()) GTEST_SKIP() << "Cannot mount a tmpfs as the work dir (needs root)";
+  struct Unmount {
+    std::filesystem::path dir;
+    LocalCluster* cluster;
+    ~Unmount() {
+      cluster->agentProcess(0).stop();
+      ::umount2(dir.c_str(), MNT_DETACH);
+    }
+  } unmount{mounted, cluster.get()};
+  {
+    std::ofstream filler(mounted / "filler", std::ios::binary);
+    std::string block(4096, 'x');
+    while (filler.write(block.data(), static_cast<std::streamsize>(block.size()))) {
+    }
+  }
+  SchedulerSession checkpointing(cluster->master());
+  Call subscribe = subscribeCall("checkpointing");
+  subscribe.mutable_subscribe()->mutable_framework_info()->set_checkpoint(true);
+  ASSERT_EQ(checkpointing.subscribe(subscribe), 200u);
+  v1::Offer offer = takeOffer(checkpointing);
+  ASSERT_EQ(checkpointing.call(launchCall(offer, {commandTask("t-full", offer, "sleep 30")}))->status, 202u);
+  auto statuses = checkpointing.followTask("t-full", v1::TASK_FAILED);
+  ASSERT_FALSE(statuses.empty());
+  for (const auto& status : statuses) EXPECT_NE(status.state(), v1::TASK_RUNNING);
+  EXPECT_EQ(statuses.back().state(), v1::TASK_FAILED);
+  EXPECT_EQ(statuses.back().reason(), v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
+  EXPECT_NE(statuses.back().message().find("Failed to checkpoint the task"), std::string::npos)
+      << statuses.back().message();
 }
 
 }  // namespace

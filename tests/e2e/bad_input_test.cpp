@@ -2,15 +2,22 @@
 // request gets the documented 4xx (or a TASK_ERROR/TASK_DROPPED/TASK_LOST
 // update), and the master keeps serving a well-behaved framework throughout.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iterator>
+#include <thread>
 
 #include "harness/operator_client.hpp"
 #include "harness/process.hpp"
 #include "harness/scheduler_session.hpp"
 #include "mezzo/common/json_proto.hpp"
+#include "mezzo/net/http_server.hpp"
 
 namespace mezzo::testing {
 namespace {
@@ -316,6 +323,114 @@ TEST_F(BadInputTest, OverlongRoleNamesAreRefusedByTheOperatorApi) {
     EXPECT_NE(response->body.find("at most 255"), std::string::npos) << response->body;
   }
   EXPECT_EQ(getJson(cluster_->master(), "/roles").dump().find(role), std::string::npos) << "nothing was applied";
+// ------------------------------------------------ faults that once took a daemon down
+
+net::ClientResponse postJson(const net::Endpoint& endpoint, const std::string& target, std::string body) {
+  net::ClientRequest request;
+  request.target = target;
+  request.headers.emplace_back("Content-Type", "application/json");
+  request.body = std::move(body);
+  auto response = net::httpRequestSync(endpoint, request);
+  EXPECT_TRUE(response.isOk()) << target << ": " << response.error();
+  return response.isOk() ? *response : net::ClientResponse{};
+}
+
+std::string nested(const std::string& open, const std::string& inner, const std::string& close, int levels) {
+  std::string text;
+  text.reserve((open.size() + close.size()) * static_cast<size_t>(levels) + inner.size());
+  for (int i = 0; i < levels; ++i) text += open;
+  text += inner;
+  for (int i = 0; i < levels; ++i) text += close;
+  return text;
+}
+
+bool healthy(const net::Endpoint& endpoint, std::chrono::milliseconds timeout = std::chrono::seconds(2)) {
+  net::ClientRequest request;
+  request.method = boost::beast::http::verb::get;
+  request.target = "/health";
+  request.timeout = timeout;
+  auto response = net::httpRequestSync(endpoint, request);
+  return response.isOk() && response->status == 200;
+}
+
+// Recursive messages nested 50,000 deep (AgentCall.calls to the master,
+// ContainerID.parent to the agent) used to overflow the daemons' stacks.
+TEST(DaemonFaultTest, DeeplyNestedJsonIsA400AndBothDaemonsStayUp) {
+  LocalCluster cluster;
+  const net::Endpoint agent{"127.0.0.1", cluster.agentPort(0)};
+  auto master = postJson(cluster.master(), "/internal/v1/agent",
+                         nested(R"({"type":"BATCH","calls":[)", R"({"type":"PONG"})", "]}", 50000));
+  EXPECT_EQ(master.status, 400u);
+  EXPECT_NE(master.body.find("nesting exceeds the limit of 100"), std::string::npos) << master.body;
+  std::string update = R"({"type":"UPDATE","framework_id":{"value":"F"},"executor_id":{"value":"E"},)"
+                       R"("update":{"status":{"task_id":{"value":"T"},"state":"TASK_RUNNING","uuid":"AAAA",)"
+                       R"("container_status":{"container_id":)" +
+                       nested(R"({"value":"c","parent":)", R"({"value":"c"})", "}", 50000) + "}}}}";
+  auto executor = postJson(agent, "/api/v1/executor", update);
+  EXPECT_EQ(executor.status, 400u);
+  EXPECT_NE(executor.body.find("nesting exceeds the limit of 100"), std::string::npos) << executor.body;
+  EXPECT_TRUE(cluster.masterProcess().running());
+  EXPECT_TRUE(cluster.agentProcess(0).running());
+  EXPECT_TRUE(healthy(cluster.master()));
+  EXPECT_TRUE(healthy(agent));
+}
+
+// `count` TCP connections to `endpoint` that send nothing.
+std::vector<std::unique_ptr<boost::asio::ip::tcp::socket>> idleConnections(boost::asio::io_context& io,
+                                                                          const net::Endpoint& endpoint, int count) {
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::socket>> sockets;
+  boost::asio::ip::tcp::endpoint address(boost::asio::ip::make_address(endpoint.host), endpoint.port);
+  for (int i = 0; i < count; ++i) {
+    auto socket = std::make_unique<boost::asio::ip::tcp::socket>(io);
+    boost::system::error_code ec;
+    socket->connect(address, ec);
+    if (ec) {
+      ADD_FAILURE() << "connection " << i << ": " << ec.message();
+      break;
+    }
+    sockets.push_back(std::move(socket));
+  }
+  return sockets;
+}
+
+// Out of file descriptors, accept() fails on every try: the master backs off
+// and logs the episode once (it used to spin, writing GBs of log), and
+// serves new clients as soon as descriptors are free again.
+TEST(DaemonFaultTest, RunningOutOfFileDescriptorsNeitherSpinsNorFloodsTheLog) {
+  net::raiseOpenFileLimit();  // the test itself holds 1,500 sockets
+  LocalCluster cluster(ClusterOptions().withAgents(0));
+  const rlimit lowered{1024, 1024};
+  ASSERT_EQ(::prlimit(cluster.masterProcess().pid(), RLIMIT_NOFILE, &lowered, nullptr), 0) << std::strerror(errno);
+  boost::asio::io_context io;
+  auto sockets = idleConnections(io, cluster.master(), 1500);
+  const auto fdDir = "/proc/" + std::to_string(cluster.masterProcess().pid()) + "/fd";
+  auto openFiles = [&] {
+    std::error_code ec;
+    auto entries = std::filesystem::directory_iterator(fdDir, ec);
+    return ec ? 0 : std::distance(entries, std::filesystem::directory_iterator());
+  };
+  ASSERT_TRUE(waitUntil([&] { return openFiles() >= 1020; }, std::chrono::seconds(10))) << openFiles();
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // the episode lasts while they stay connected
+  sockets.clear();
+  EXPECT_TRUE(waitUntil([&] { return healthy(cluster.master()); }, std::chrono::seconds(20)));
+  EXPECT_TRUE(cluster.masterProcess().running());
+  const std::string log = cluster.masterProcess().log();
+  EXPECT_LT(log.size(), 1u << 20);
+  EXPECT_NE(log.find("Accepting a connection failed"), std::string::npos);
+  EXPECT_NE(log.find("Accepting connections again"), std::string::npos);
+}
+
+// Beyond --max_connections new clients wait (in the listen backlog) rather
+// than fail, and are served once a connection closes.
+TEST(DaemonFaultTest, ConnectionsBeyondTheCapWaitUntilOneCloses) {
+  LocalCluster cluster(ClusterOptions().withAgents(0).withMasterFlag("--max_connections=40"));
+  boost::asio::io_context io;
+  auto sockets = idleConnections(io, cluster.master(), 40);
+  ASSERT_TRUE(waitUntil([&] { return cluster.masterProcess().log().find("(the maximum)") != std::string::npos; },
+                        std::chrono::seconds(10)));
+  EXPECT_FALSE(healthy(cluster.master(), std::chrono::milliseconds(1000)));
+  sockets.clear();
+  EXPECT_TRUE(waitUntil([&] { return healthy(cluster.master()); }, std::chrono::seconds(10)));
 }
 
 }  // namespace

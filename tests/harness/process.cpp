@@ -200,6 +200,7 @@ void LocalCluster::startAgent(std::optional<size_t> index) {
   }
   if (agents_[i]) agents_[i]->stop();
   std::string name = "agent" + std::to_string(i);
+  if (options_.prepareAgentWorkDir) options_.prepareAgentWorkDir(workDir_ / name);
   std::vector<std::string> args = {"--master=" + masterAddress(),
                                    "--ip=127.0.0.1",
                                    "--port=" + std::to_string(agentPorts_[i]),

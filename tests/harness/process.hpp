@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -56,6 +57,9 @@ struct ClusterOptions {
   std::string agentResources = "cpus:2;mem:1024;disk:1024;ports:[31000-31099]";
   std::vector<std::string> masterFlags;
   std::vector<std::string> agentFlags;
+  // Runs before each agent starts, given its (not yet created) work dir:
+  // e.g. mount a small filesystem there.
+  std::function<void(const std::filesystem::path&)> prepareAgentWorkDir;
 
   ClusterOptions& withAgents(int count) {
     agents = count;

@@ -24,7 +24,8 @@ nlohmann::json messageToJson(const google::protobuf::Message& message);
 std::string messageToJsonString(const google::protobuf::Message& message);
 
 // Fills `message` (cleared first) from a JSON object. On error the message
-// may be partially filled; callers discard it.
+// may be partially filled; callers discard it. Messages nested more than 100
+// deep (protobuf's own parser limit) are rejected.
 Status jsonToMessage(const nlohmann::json& json, google::protobuf::Message* message);
 
 Status parseJsonMessage(std::string_view text, google::protobuf::Message* message);
