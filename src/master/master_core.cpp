@@ -175,6 +175,7 @@ void MasterCore::allocate(TimePoint now) {
     v1::URL* url = offer.mutable_url();
     url->set_scheme("http");
     url->mutable_address()->set_hostname(agent.info.hostname());
+    if (!agent.ip.empty()) url->mutable_address()->set_ip(agent.ip);  // as Mesos: clients need not resolve
     url->mutable_address()->set_port(agent.info.port());
     url->set_path("/slave(1)");
     allocation.resources.toProto(offer.mutable_resources());
