@@ -18,16 +18,23 @@ struct FileReader : std::enable_shared_from_this<FileReader> {
   std::string path;
   std::function<void(Result<std::string>)> done;
   size_t maxBytes;
+  uint64_t offset;
   std::string data;
 
   FileReader(boost::asio::io_context& io, net::Endpoint agent, std::string path,
-             std::function<void(Result<std::string>)> done, size_t maxBytes)
-      : io(io), agent(std::move(agent)), path(std::move(path)), done(std::move(done)), maxBytes(maxBytes) {}
+             std::function<void(Result<std::string>)> done, size_t maxBytes, uint64_t offset)
+      : io(io),
+        agent(std::move(agent)),
+        path(std::move(path)),
+        done(std::move(done)),
+        maxBytes(maxBytes),
+        offset(offset) {}
 
   void readPage() {
     net::ClientRequest request;
     request.method = boost::beast::http::verb::get;
-    request.target = fmt::format("/files/read?path={}&offset={}&length={}", urlEncode(path), data.size(), kPageBytes);
+    request.target = fmt::format("/files/read?path={}&offset={}&length={}", urlEncode(path), offset + data.size(),
+                                 kPageBytes);
     request.timeout = std::chrono::milliseconds(10000);
     net::httpRequest(io, agent, std::move(request), [self = shared_from_this()](Result<net::ClientResponse> response) {
       self->onPage(std::move(response));
@@ -84,8 +91,59 @@ std::string urlEncode(std::string_view text) {
 }
 
 void readAgentFile(boost::asio::io_context& io, const net::Endpoint& agent, const std::string& path,
-                   std::function<void(Result<std::string>)> done, size_t maxBytes) {
-  std::make_shared<FileReader>(io, agent, path, std::move(done), maxBytes)->readPage();
+                   std::function<void(Result<std::string>)> done, size_t maxBytes, uint64_t offset) {
+  std::make_shared<FileReader>(io, agent, path, std::move(done), maxBytes, offset)->readPage();
+}
+
+std::shared_ptr<FileFollower> FileFollower::start(boost::asio::io_context& io, net::Endpoint agent, std::string path,
+                                                  std::function<void(const std::string& data)> onData,
+                                                  Duration interval) {
+  auto follower = std::make_shared<FileFollower>(io, std::move(agent), std::move(path), std::move(onData), interval);
+  follower->readMore();
+  return follower;
+}
+
+FileFollower::FileFollower(boost::asio::io_context& io, net::Endpoint agent, std::string path,
+                           std::function<void(const std::string& data)> onData, Duration interval)
+    : io_(io),
+      agent_(std::move(agent)),
+      path_(std::move(path)),
+      onData_(std::move(onData)),
+      interval_(interval),
+      timer_(io) {}
+
+void FileFollower::readMore() {
+  reading_ = true;
+  finalRead_ = static_cast<bool>(done_);
+  readAgentFile(
+      io_, agent_, path_, [self = shared_from_this()](Result<std::string> data) { self->onRead(std::move(data)); },
+      16 * 1024 * 1024, offset_);
+}
+
+void FileFollower::onRead(Result<std::string> data) {
+  reading_ = false;
+  if (data && !data->empty()) {
+    offset_ += data->size();
+    onData_(*data);
+  }
+  if (finalRead_) {
+    auto done = std::move(done_);
+    return done(data ? Status::ok() : data.status());
+  }
+  // finish() came while this read was under way: what it read may not be
+  // the end yet.
+  if (done_) return readMore();
+  timer_.expires_after(interval_);
+  timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec && !self->done_) self->readMore();
+  });
+}
+
+void FileFollower::finish(std::function<void(const Status& status)> done) {
+  done_ = std::move(done);
+  if (reading_) return;  // onRead reads once more
+  timer_.cancel();
+  readMore();
 }
 
 }  // namespace mezzo::cli

@@ -2,7 +2,9 @@
 // --run-sample), `mezzo run` against it, and the list commands. Needs
 // mezzo, mezzo-master, mezzo-agent and mezzo-executor in $MEZZO_BIN_DIR.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,7 +15,9 @@
 #include <thread>
 
 #include "cli/process.hpp"
+#include "cli/process_tree.hpp"
 #include "ha/zookeeper_server_setup.hpp"
+#include "harness/process.hpp"
 #include "mezzo/net/http_client.hpp"
 
 namespace mezzo::cli {
@@ -47,13 +51,14 @@ std::string readFile(const fs::path& path) {
   return text.str();
 }
 
-// Runs `mezzo ARGS` through the shell, with a hard time limit.
-CommandResult mezzo(const std::string& args, int limitSeconds = 60) {
+// Runs `mezzo ARGS` through the shell, with a hard time limit, after the
+// shell assignments `environment` if any.
+CommandResult mezzo(const std::string& args, int limitSeconds = 60, const std::string& environment = "") {
   static int counter = 0;
   fs::path errFile = fs::temp_directory_path() /
                      ("mezzo-cli-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".err");
-  std::string command =
-      "timeout -s KILL " + std::to_string(limitSeconds) + " " + binDir() + "/mezzo " + args + " 2>" + errFile.string();
+  std::string command = environment + " timeout -s KILL " + std::to_string(limitSeconds) + " " + binDir() +
+                        "/mezzo " + args + " 2>" + errFile.string();
   CommandResult result;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) return result;
@@ -75,6 +80,39 @@ nlohmann::json getJson(uint16_t port, const std::string& path) {
   auto response = net::httpRequestSync(net::Endpoint{"127.0.0.1", port}, request);
   if (!response || response->status != 200) return nullptr;
   return nlohmann::json::parse(response->body, nullptr, false);
+}
+
+using mezzo::testing::waitUntil;
+
+// A process that is gone or a zombie runs nothing.
+bool processGone(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return true;
+  size_t end = stat.rfind(')');
+  return end != std::string::npos && end + 2 < stat.size() && stat[end + 2] == 'Z';
+}
+
+std::string commandLine(pid_t pid) {
+  std::string text = readFile("/proc/" + std::to_string(pid) + "/cmdline");
+  std::replace(text.begin(), text.end(), '\0', ' ');
+  return text;
+}
+
+// The processes below `root` whose command line contains `needle`.
+std::vector<pid_t> descendantsRunning(pid_t root, const std::string& needle) {
+  std::vector<pid_t> found;
+  for (pid_t pid : descendantsOf(root, readProcessParents())) {
+    if (commandLine(pid).find(needle) != std::string::npos) found.push_back(pid);
+  }
+  return found;
+}
+
+// `mezzo ARGS` in the background, its stdout and stderr in `log`.
+std::unique_ptr<ChildProcess> spawnMezzo(const std::vector<std::string>& args, const fs::path& log) {
+  auto process = ChildProcess::spawn(binDir() + "/mezzo", args, log.string());
+  EXPECT_TRUE(process.isOk()) << process.error();
+  return process ? std::move(*process) : nullptr;
 }
 
 // `mezzo local` in the background for the tests that need a cluster.
@@ -111,6 +149,19 @@ class CliIntegrationTest : public ::testing::Test {
   }
 
   std::string master() const { return "127.0.0.1:" + std::to_string(port_); }
+
+  // `mezzo run ARGS -- sleep 313` (a command line the tests can find) in the
+  // background, once its task runs.
+  std::unique_ptr<ChildProcess> startSleepTask(const std::string& name, std::vector<std::string> args = {}) {
+    fs::path log = workDir_ / (name + ".log");
+    args.insert(args.begin(), {"run", "--master", master(), "--name", name});
+    args.insert(args.end(), {"--", "sleep 313"});
+    auto run = spawnMezzo(args, log);
+    EXPECT_TRUE(waitUntil([&] { return readFile(log).find("TASK_RUNNING") != std::string::npos; },
+                          std::chrono::seconds(30)))
+        << readFile(log);
+    return run;
+  }
 
   uint16_t port_ = 0;
   fs::path workDir_;
@@ -268,6 +319,116 @@ TEST(CliTest, RunFailsFastWithoutAMaster) {
   CommandResult result = mezzo("run --master 127.0.0.1:" + std::to_string(port) + " -- true", 40);
   EXPECT_EQ(result.exitCode, 1);
   EXPECT_NE(result.err.find("Could not subscribe"), std::string::npos) << result.err;
+}
+
+// kill -9 of `mezzo local` leaves nothing running, tasks included; each
+// `mezzo run` then gives up on the lost master: by itself after
+// --reconnect_timeout, or at the first Ctrl-C.
+TEST_F(CliIntegrationTest, Kill9OfLocalLeavesNothingRunning) {
+  startCluster(1);
+  auto patient = startSleepTask("patient");
+  auto bounded = startSleepTask("bounded", {"--reconnect_timeout", "2"});
+  std::vector<pid_t> tree = descendantsOf(local_->pid(), readProcessParents());
+  EXPECT_GE(descendantsRunning(local_->pid(), "sleep 313").size(), 2u);
+  EXPECT_EQ(descendantsRunning(local_->pid(), "mezzo-launch").size(), 1u);  // the task supervisor
+  ASSERT_GE(tree.size(), 5u);
+
+  ::kill(local_->pid(), SIGKILL);
+  auto killed = std::chrono::steady_clock::now();
+  EXPECT_TRUE(waitUntil([&] { return std::all_of(tree.begin(), tree.end(), processGone); }, milliseconds(1000)));
+  for (pid_t pid : tree) EXPECT_TRUE(processGone(pid)) << pid << " " << commandLine(pid);
+
+  EXPECT_TRUE(waitUntil([&] { return !bounded->running(); }, std::chrono::seconds(20)));
+  EXPECT_LT(std::chrono::steady_clock::now() - killed, std::chrono::seconds(20));
+  EXPECT_EQ(bounded->describeExit(), "exited with status 1");
+  EXPECT_NE(readFile(workDir_ / "bounded.log").find("unreachable for 2 s; giving up"), std::string::npos)
+      << readFile(workDir_ / "bounded.log");
+
+  ASSERT_TRUE(waitUntil([&] { return readFile(workDir_ / "patient.log").find("Lost the master") != std::string::npos; },
+                        std::chrono::seconds(20)));
+  ::kill(patient->pid(), SIGINT);
+  EXPECT_TRUE(waitUntil([&] { return !patient->running(); }, std::chrono::seconds(2)))
+      << readFile(workDir_ / "patient.log");
+  EXPECT_EQ(patient->describeExit(), "exited with status 130") << readFile(workDir_ / "patient.log");
+}
+
+// A closed terminal (SIGHUP) stops the cluster in order, tasks included.
+TEST_F(CliIntegrationTest, HangupOfLocalStopsTheClusterAndItsTasks) {
+  startCluster(1);
+  auto run = startSleepTask("sleeper");
+  std::vector<pid_t> tree = descendantsOf(local_->pid(), readProcessParents());
+  ASSERT_GE(descendantsRunning(local_->pid(), "sleep 313").size(), 1u);
+  ::kill(local_->pid(), SIGHUP);
+  EXPECT_TRUE(waitUntil([&] { return !local_->running(); }, std::chrono::seconds(20)));
+  EXPECT_EQ(local_->describeExit(), "exited with status 0") << readFile(workDir_ / "local.log");
+  for (pid_t pid : tree) EXPECT_TRUE(processGone(pid)) << pid << " " << commandLine(pid);
+  run->stop(milliseconds(100));
+}
+
+// The output is shown as the task writes it: the task prints a line, waits
+// for the test to have seen it, then prints another.
+TEST_F(CliIntegrationTest, RunStreamsOutputWhileTheTaskRuns) {
+  startCluster(1);
+  fs::path marker = workDir_ / "seen-first";
+  fs::path log = workDir_ / "stream.log";
+  auto run = spawnMezzo({"run", "--master", master(), "--",
+                         "echo first; while [ ! -e " + marker.string() + " ]; do sleep 0.1; done; echo second"},
+                        log);
+  ASSERT_TRUE(waitUntil([&] { return readFile(log).find("first\n") != std::string::npos; }, std::chrono::seconds(30)))
+      << readFile(log);
+  EXPECT_EQ(readFile(log).find("second"), std::string::npos);
+  std::ofstream(marker).put('\n');
+  ASSERT_TRUE(waitUntil([&] { return !run->running(); }, std::chrono::seconds(30))) << readFile(log);
+  EXPECT_EQ(run->describeExit(), "exited with status 0") << readFile(log);
+  std::string out = readFile(log);
+  EXPECT_EQ(out.find("first\n"), out.rfind("first\n")) << out;  // each byte once
+  EXPECT_NE(out.find("second\n"), std::string::npos) << out;
+}
+
+// The agent advertises a hostname nobody can resolve: the output is read
+// through its IP.
+TEST(CliTest, RunReadsTheOutputThroughTheAgentsIp) {
+  if (!haveDaemons()) GTEST_SKIP() << "daemons not built";
+  mezzo::testing::LocalCluster cluster(
+      mezzo::testing::ClusterOptions().withAgentFlag("--hostname=mezzo-no-such-host.invalid"));
+  CommandResult run = mezzo("run --master " + cluster.masterAddress() + " -- echo through-the-ip");
+  EXPECT_EQ(run.exitCode, 0) << run.err;
+  EXPECT_EQ(run.out, "through-the-ip\n") << run.err;
+}
+
+TEST(CliTest, RunRefusesBadResourcesAndNamesUnknownFlags) {
+  CommandResult negative = mezzo("run --master 127.0.0.1:1 --cpus -1 -- true");
+  EXPECT_EQ(negative.exitCode, 2);
+  EXPECT_NE(negative.err.find("--cpus must be a non-negative number, not -1"), std::string::npos) << negative.err;
+  CommandResult negativeMem = mezzo("run --master 127.0.0.1:1 --mem=-64 -- true");
+  EXPECT_EQ(negativeMem.exitCode, 2);
+  EXPECT_NE(negativeMem.err.find("--mem must be a non-negative number"), std::string::npos) << negativeMem.err;
+  CommandResult notANumber = mezzo("run --master 127.0.0.1:1 --mem lots -- true");
+  EXPECT_NE(notANumber.exitCode, 0);
+  EXPECT_NE(notANumber.err.find("--mem"), std::string::npos) << notANumber.err;
+  CommandResult unknown = mezzo("run --master 127.0.0.1:1 --cpu 1 -- true");
+  EXPECT_NE(unknown.exitCode, 0);
+  EXPECT_NE(unknown.err.find("--cpu"), std::string::npos) << unknown.err;
+}
+
+// A start that fails early (the port is taken) leaves no work directory.
+TEST(CliTest, LocalLeavesNoWorkDirWhenThePortIsTaken) {
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  socklen_t length = sizeof(address);
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  fs::path tmp = mezzo::testing::makeTempDir("mezzo-cli-tmpdir");
+  CommandResult result = mezzo("local --port " + std::to_string(ntohs(address.sin_port)),
+                               30, "TMPDIR=" + tmp.string());
+  ::close(listener);
+  EXPECT_EQ(result.exitCode, 1) << result.out << result.err;
+  EXPECT_NE((result.out + result.err).find("is in use"), std::string::npos) << result.out << result.err;
+  EXPECT_TRUE(fs::is_empty(tmp)) << fs::directory_iterator(tmp)->path();
+  fs::remove_all(tmp);
 }
 
 }  // namespace

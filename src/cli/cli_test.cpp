@@ -1,8 +1,13 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
 
 #include "cli/agent_files.hpp"
 #include "cli/command_framework.hpp"
 #include "cli/local.hpp"
+#include "cli/process_tree.hpp"
 #include "cli/run.hpp"
 #include "cli/table.hpp"
 
@@ -120,6 +125,34 @@ TEST(AgentFilesTest, PathsEndpointsAndEncoding) {
   EXPECT_EQ(agentEndpoint(offer).toString(), "127.0.0.1:40001");
   offer.mutable_url()->mutable_address()->set_ip("10.1.2.3");
   EXPECT_EQ(agentEndpoint(offer).toString(), "10.1.2.3:40001");
+}
+
+TEST(ProcessTreeTest, FindsEveryDescendantOnce) {
+  // 1 -> 10 -> {11, 12 -> 13}; 20 is elsewhere; a cycle does not loop.
+  ParentMap parents = {{10, 1}, {11, 10}, {12, 10}, {13, 12}, {20, 1}, {30, 31}, {31, 30}};
+  std::vector<pid_t> below = descendantsOf(10, parents);
+  std::sort(below.begin(), below.end());
+  EXPECT_EQ(below, (std::vector<pid_t>{11, 12, 13}));
+  EXPECT_TRUE(descendantsOf(13, parents).empty());
+  EXPECT_EQ(descendantsOf(30, parents), (std::vector<pid_t>{31}));
+  EXPECT_EQ(readProcessParents().at(::getpid()), ::getppid());
+}
+
+TEST(RunOptionsTest, RefusesNegativeAndNonFiniteAmounts) {
+  RunOptions options;
+  EXPECT_TRUE(validateRunOptions(options).isOk());
+  options.cpus = -0.5;
+  EXPECT_EQ(validateRunOptions(options).message(), "--cpus must be a non-negative number, not -0.5");
+  options.cpus = 1;
+  options.mem = std::nan("");
+  EXPECT_EQ(validateRunOptions(options).code(), StatusCode::kInvalidArgument);
+  options.mem = 0;
+  EXPECT_TRUE(validateRunOptions(options).isOk());
+  options.cpus = 0;
+  EXPECT_FALSE(validateRunOptions(options).isOk());
+  options.cpus = 1;
+  options.timeoutSeconds = -1;
+  EXPECT_NE(validateRunOptions(options).message().find("--timeout"), std::string::npos);
 }
 
 }  // namespace

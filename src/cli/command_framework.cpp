@@ -93,6 +93,7 @@ client::SchedulerCallbacks CommandFramework::schedulerCallbacks() {
       }
       if (!live.empty()) scheduler_.reconcile(live);
       if (suppressed_ && pendingCount() == 0) scheduler_.suppress();
+      if (callbacks_.onResubscribed) callbacks_.onResubscribed();
       return;
     }
     everSubscribed_ = true;
@@ -100,6 +101,9 @@ client::SchedulerCallbacks CommandFramework::schedulerCallbacks() {
   };
   callbacks.onOffers = [this](const std::vector<v1::Offer>& offers) { onOffers(offers); };
   callbacks.onUpdate = [this](const v1::TaskStatus& status) { onUpdate(status); };
+  callbacks.onDisconnected = [this](const Status& reason) {
+    if (callbacks_.onDisconnected) callbacks_.onDisconnected(reason);
+  };
   callbacks.onError = [this](const std::string& message) {
     if (callbacks_.onFatal) callbacks_.onFatal(message);
   };
@@ -247,6 +251,13 @@ void CommandFramework::fetchOutput(const TaskRecord& task, const std::string& fi
     return;
   }
   readAgentFile(io_, task.agent, sandboxPath(id->value(), task.executorId, file), std::move(done));
+}
+
+std::shared_ptr<FileFollower> CommandFramework::followOutput(const TaskRecord& task, const std::string& file,
+                                                           std::function<void(const std::string& data)> onData) {
+  auto id = frameworkId();
+  if (!id || task.phase != TaskRecord::Phase::kLaunched) return nullptr;
+  return FileFollower::start(io_, task.agent, sandboxPath(id->value(), task.executorId, file), std::move(onData));
 }
 
 }  // namespace mezzo::cli

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/agent_files.hpp"
 #include "mezzo/client/scheduler.hpp"
 #include "mezzo/common/resources.hpp"
 
@@ -66,6 +67,10 @@ class CommandFramework {
     std::function<void()> onDone;
     // Could not subscribe in time, or the master refused us: nothing runs.
     std::function<void(const std::string& message)> onFatal;
+    // The subscription was lost (the master went away); re-subscription is
+    // tried with a backoff until onResubscribed or stop.
+    std::function<void(const Status& reason)> onDisconnected;
+    std::function<void()> onResubscribed;
   };
 
   CommandFramework(boost::asio::io_context& io, Options options, std::vector<CommandTask> tasks, Callbacks callbacks);
@@ -77,6 +82,10 @@ class CommandFramework {
   void teardown(std::function<void()> done);
   // Reads a file ("stdout", "stderr") of the task's sandbox from its agent.
   void fetchOutput(const TaskRecord& task, const std::string& file, std::function<void(Result<std::string>)> done);
+  // Follows that file while the task runs (see FileFollower); null if the
+  // task was never launched.
+  std::shared_ptr<FileFollower> followOutput(const TaskRecord& task, const std::string& file,
+                                             std::function<void(const std::string& data)> onData);
 
   const std::vector<TaskRecord>& tasks() const { return tasks_; }
   std::optional<v1::FrameworkID> frameworkId() const { return scheduler_.frameworkId(); }

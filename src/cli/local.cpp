@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli/process.hpp"
+#include "cli/process_tree.hpp"
 #include "ha/zookeeper_server_setup.hpp"
 #include "mezzo/common/clock.hpp"
 #include "mezzo/net/http_client.hpp"
@@ -30,13 +31,15 @@ std::string agentResourcesFor(const std::string& resources, int index) {
 
 namespace {
 
-// SIGINT/SIGTERM stay blocked while the cluster runs; they are taken with
-// sigtimedwait() so that a Ctrl-C always leads to an orderly shutdown.
+// SIGINT/SIGTERM/SIGHUP stay blocked while the cluster runs; they are taken
+// with sigtimedwait() so that a Ctrl-C (or a closed terminal) always leads to
+// an orderly shutdown.
 sigset_t stopSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   return set;
 }
 
@@ -70,7 +73,6 @@ class LocalCluster {
         return Status::notFound(std::string(binary) + " not found next to mezzo (in " + binDir_ + "); build it first");
       }
     }
-    if (Status status = makeWorkDir(); !status) return status;
     masterPort_ = options_.port;
     if (masterPort_ == 0) {
       auto port = freePort();
@@ -80,6 +82,7 @@ class LocalCluster {
       return Status::unavailable("Port " + std::to_string(masterPort_) +
                                  " is in use (another master?); pass --port 0 to pick a free one");
     }
+    if (Status status = makeWorkDir(); !status) return status;
     if (options_.ha) {
       if (Status status = startZooKeeper(); !status) return status;
     }
@@ -138,6 +141,8 @@ class LocalCluster {
     return std::nullopt;
   }
 
+  // Stops the daemons in order, then ends whatever is left below us: the
+  // agents' task supervisors and their tasks (they outlive an agent).
   void stop() {
     for (auto it = agents_.rbegin(); it != agents_.rend(); ++it) (*it)->stop();
     agents_.clear();
@@ -145,14 +150,26 @@ class LocalCluster {
     masters_.clear();
     if (zookeeper_) zookeeper_->stop();
     zookeeper_.reset();
+    killDescendants(milliseconds(1000));
   }
 
-  // Removes a work dir we created (kept when `keep`).
+  // Reaps adopted orphans that ended (a task supervisor whose agent died).
+  void reapOrphans() {
+    std::set<pid_t> owned;
+    for (const auto* group : {&masters_, &agents_}) {
+      for (const auto& child : *group) owned.insert(child->pid());
+    }
+    if (zookeeper_) owned.insert(zookeeper_->pid());
+    reapAdoptedChildren(owned);
+  }
+
+  // Removes a work dir we created unless `keep` (it is removed anyway while
+  // empty: a start that failed before any daemon ran leaves nothing behind).
   void cleanUp(bool keep) {
-    if (createdWorkDir_ && !keep) {
-      std::error_code ignored;
+    std::error_code ignored;
+    if (createdWorkDir_ && (!keep || fs::is_empty(workDir_, ignored))) {
       fs::remove_all(workDir_, ignored);
-    } else {
+    } else if (!workDir_.empty()) {
       std::cout << "Logs and sandboxes are in " << workDir_ << std::endl;
     }
   }
@@ -186,7 +203,7 @@ class LocalCluster {
       return Status::ok();
     }
     std::error_code error;
-    fs::create_directories(options_.workDir, error);
+    createdWorkDir_ = fs::create_directories(options_.workDir, error);
     if (error) return Status::ioError("Cannot create " + options_.workDir + ": " + error.message());
     workDir_ = fs::absolute(options_.workDir).string();
     return Status::ok();
@@ -279,11 +296,9 @@ void printCluster(const LocalCluster& cluster) {
 
 }  // namespace
 
-int runLocal(const LocalOptions& options) {
-  if (options.agents < 0) {
-    std::cerr << "mezzo local: --agents must not be negative" << std::endl;
-    return 2;
-  }
+namespace {
+
+int runCluster(const LocalOptions& options) {
   sigset_t signals = stopSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
@@ -317,11 +332,22 @@ int runLocal(const LocalOptions& options) {
         exitCode = 1;
         break;
       }
+      cluster.reapOrphans();
     }
   }
   cluster.stop();
   cluster.cleanUp(/*keep=*/exitCode != 0 || !options.workDir.empty());
   return exitCode;
+}
+
+}  // namespace
+
+int runLocal(const LocalOptions& options) {
+  if (options.agents < 0) {
+    std::cerr << "mezzo local: --agents must not be negative" << std::endl;
+    return 2;
+  }
+  return runInGuardedChild([&options] { return runCluster(options); });
 }
 
 }  // namespace mezzo::cli

@@ -2,6 +2,9 @@
 // (submit a command and follow it), `task|agent|framework list`.
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string_view>
 
 #include "cli/list.hpp"
 #include "cli/local.hpp"
@@ -24,6 +27,22 @@ void addListCommand(CLI::App& app, const char* noun, const char* what, mezzo::cl
   list->add_option("--master", master, "Master host:port (env MEZZO_MASTER)")->capture_default_str();
   list->add_flag("--json", json, "Print the master's JSON as is");
   list->callback([kind, &master, &json] { throw CLI::RuntimeError(mezzo::cli::runList(kind, master, json)); });
+}
+
+// An option of `mezzo run` (before its `--`) that it does not know. CLI11
+// reports such an option by what follows it (`--cpu 1 -- true`: "true").
+std::optional<std::string> unknownRunOption(const CLI::App& run, int argc, char** argv) {
+  int i = 1;
+  while (i < argc && std::string_view(argv[i]) != "run") ++i;
+  for (++i; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    const CLI::Option* option = run.get_option_no_throw(arg.substr(0, arg.find('=')));
+    if (option == nullptr) return arg;
+    if (arg.find('=') == std::string::npos && option->get_items_expected_max() > 0) ++i;  // skip its value
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -63,6 +82,11 @@ int main(int argc, char** argv) {
   runCommand->add_option("--name", run.name, "Task name (default: mezzo-run)");
   runCommand->add_option("--role", run.role, "Role to take resources from")->capture_default_str();
   runCommand->add_option("--timeout", run.timeoutSeconds, "Kill the task after this many seconds (exit 124)");
+  runCommand->add_flag("--follow,!--no-follow", run.follow,
+                       "Stream the task's stdout and stderr while it runs (default; else print them at the end)");
+  runCommand->add_option("--reconnect_timeout", run.reconnectTimeoutSeconds,
+                         "Give up (exit 1) when a lost master is not back within this many seconds")
+      ->capture_default_str();
   runCommand->add_option("command", run.command, "The command (after --)")->required();
   runCommand->callback([&] { throw CLI::RuntimeError(runRun(run)); });
 
@@ -77,6 +101,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::RuntimeError& result) {
     return result.get_exit_code();
   } catch (const CLI::ParseError& error) {
+    if (auto unknown = unknownRunOption(*runCommand, argc, argv)) {
+      std::cerr << "mezzo run: unknown option " << *unknown << " (see mezzo run --help)" << std::endl;
+      return error.get_exit_code();
+    }
     return app.exit(error);
   }
   return 0;

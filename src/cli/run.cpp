@@ -1,18 +1,18 @@
 #include "cli/run.hpp"
 
+#include <fmt/format.h>
 #include <signal.h>
 
-#include <boost/asio/signal_set.hpp>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 
-#include "cli/command_framework.hpp"
+#include "cli/agent_files.hpp"
+#include "cli/framework_session.hpp"
 #include "mezzo/common/ids.hpp"
 
 namespace mezzo::cli {
-
-namespace asio = boost::asio;
 
 std::string shellCommand(const std::vector<std::string>& args) {
   if (args.size() == 1) return args[0];
@@ -71,13 +71,29 @@ std::string describeUpdate(const v1::TaskStatus& status) {
   return text;
 }
 
+Status validateRunOptions(const RunOptions& options) {
+  const std::pair<const char*, double> amounts[] = {{"--cpus", options.cpus},
+                                                    {"--mem", options.mem},
+                                                    {"--timeout", options.timeoutSeconds},
+                                                    {"--reconnect_timeout", options.reconnectTimeoutSeconds}};
+  for (auto [flag, value] : amounts) {
+    if (!std::isfinite(value) || value < 0) {
+      return Status::invalidArgument(fmt::format("{} must be a non-negative number, not {}", flag, value));
+    }
+  }
+  if (options.cpus == 0 && options.mem == 0) {
+    return Status::invalidArgument("--cpus and --mem are both 0: the task would use no resources");
+  }
+  return Status::ok();
+}
+
 namespace {
 
-// One `mezzo run`: the framework plus the signal, timeout and exit logic.
+// One `mezzo run`: the framework plus the signal, timeout, lost-master and
+// exit logic.
 class RunSession {
  public:
-  explicit RunSession(const RunOptions& options)
-      : options_(options), signals_(io_, SIGINT, SIGTERM), timeout_(io_), killGrace_(io_) {}
+  explicit RunSession(const RunOptions& options) : options_(options), reconnectTimer_(session_.io()) {}
 
   int run(std::string command) {
     std::string name = options_.name.empty() ? "mezzo-run" : options_.name;
@@ -88,20 +104,17 @@ class RunSession {
     frameworkOptions.name = "mezzo-run";
     frameworkOptions.role = options_.role;
     frameworkOptions.maxTasksPerOffer = 1;
-    framework_ = std::make_unique<CommandFramework>(io_, frameworkOptions, std::vector<CommandTask>{task}, callbacks());
-    waitForSignal();
+    session_.setFramework(std::make_unique<CommandFramework>(session_.io(), frameworkOptions,
+                                                             std::vector<CommandTask>{task}, callbacks()));
+    session_.onStopSignal([this](int) { onStopSignal(); });
     if (options_.timeoutSeconds > 0) {
-      timeout_.expires_after(secondsToDuration(options_.timeoutSeconds));
-      timeout_.async_wait([this](boost::system::error_code ec) {
-        if (ec) return;
+      session_.setDeadline(secondsToDuration(options_.timeoutSeconds), [this] {
         timedOut_ = true;
         std::cerr << "Timed out after " << options_.timeoutSeconds << " s; killing the task" << std::endl;
         killThenGiveUp();
       });
     }
-    framework_->start();
-    io_.run();
-    return exitCode_;
+    return session_.run();
   }
 
  private:
@@ -114,92 +127,124 @@ class RunSession {
       std::cerr << "Submitted task '" << task.spec.id << "' to agent '" << task.agentId.value() << "' ("
                 << task.agent.toString() << ")" << std::endl;
     };
-    callbacks.onUpdate = [this](const TaskRecord&, const v1::TaskStatus& status) {
-      if (status.state() == v1::TASK_STARTING || status.state() == v1::TASK_RUNNING) ran_ = true;
+    callbacks.onUpdate = [this](const TaskRecord& task, const v1::TaskStatus& status) {
       std::cerr << describeUpdate(status) << std::flush;
+      if (status.state() != v1::TASK_STARTING && status.state() != v1::TASK_RUNNING) return;
+      ran_ = true;
+      if (options_.follow) startFollowing(task);
     };
     callbacks.onDone = [this] { onDone(); };
     callbacks.onFatal = [this](const std::string& message) {
       std::cerr << "mezzo run: " << message << std::endl;
-      exitCode_ = 1;
-      io_.stop();
+      session_.abandon(1);
     };
+    callbacks.onDisconnected = [this](const Status& reason) { onMasterLost(reason); };
+    callbacks.onResubscribed = [this] { onMasterBack(); };
     return callbacks;
   }
 
-  void waitForSignal() {
-    signals_.async_wait([this](boost::system::error_code ec, int) {
-      if (ec) return;
-      if (!interrupted_) {
-        interrupted_ = true;
-        std::cerr << "Interrupted: killing the task (again to abort)" << std::endl;
-        killThenGiveUp();
-        waitForSignal();
-        return;
-      }
+  void onStopSignal() {
+    if (masterLost_) {
+      std::cerr << "Interrupted while the master is unreachable; exiting (the task may still be running)"
+                << std::endl;
+      return session_.abandon(130);
+    }
+    if (interrupted_) {
       std::cerr << "Aborting" << std::endl;
-      finish(130);
-    });
+      return session_.finish(130);
+    }
+    interrupted_ = true;
+    std::cerr << "Interrupted: killing the task (again to abort)" << std::endl;
+    killThenGiveUp();
   }
 
   // Kills the task; if no terminal update comes within a grace period,
   // gives up waiting (the teardown still removes the task).
   void killThenGiveUp() {
-    framework_->killAll();
-    killGrace_.expires_after(std::chrono::seconds(10));
-    killGrace_.async_wait([this](boost::system::error_code ec) {
-      if (ec) return;
+    session_.killAllWithin(std::chrono::seconds(10), [this] {
       std::cerr << "The task did not end after being killed; tearing the framework down" << std::endl;
-      finish(timedOut_ ? kTimeoutExitCode : 130);
+      session_.finish(timedOut_ ? kTimeoutExitCode : 130);
     });
   }
 
+  void onMasterLost(const Status& reason) {
+    if (masterLost_ || session_.finishing()) return;
+    masterLost_ = true;
+    std::cerr << "Lost the master at " << options_.master << " (" << reason.message() << "); trying to reach it for "
+              << options_.reconnectTimeoutSeconds << " s" << std::endl;
+    reconnectTimer_.expires_after(secondsToDuration(options_.reconnectTimeoutSeconds));
+    reconnectTimer_.async_wait([this](boost::system::error_code ec) {
+      if (ec || session_.finishing()) return;
+      std::cerr << "mezzo run: the master at " << options_.master << " has been unreachable for "
+                << options_.reconnectTimeoutSeconds << " s; giving up (the task may still be running)" << std::endl;
+      session_.abandon(1);
+    });
+  }
+
+  void onMasterBack() {
+    if (!masterLost_) return;
+    masterLost_ = false;
+    reconnectTimer_.cancel();
+    std::cerr << "Reconnected to the master" << std::endl;
+  }
+
+  void startFollowing(const TaskRecord& task) {
+    if (!followers_.empty()) return;
+    for (auto [file, stream] : {std::pair<const char*, std::ostream*>{"stdout", &std::cout}, {"stderr", &std::cerr}}) {
+      auto follower = session_.framework().followOutput(
+          task, file, [stream](const std::string& data) { *stream << data << std::flush; });
+      if (follower) followers_.push_back(std::move(follower));
+    }
+  }
+
   void onDone() {
-    const TaskRecord& task = framework_->tasks().front();
-    if (!task.last) return finish(timedOut_ ? kTimeoutExitCode : interrupted_ ? 130 : 1);
+    const TaskRecord& task = session_.framework().tasks().front();
+    if (!task.last) return session_.finish(timedOut_ ? kTimeoutExitCode : interrupted_ ? 130 : 1);
     const int code = timedOut_ ? kTimeoutExitCode : exitCodeFor(*task.last);
-    if (!ran_ && task.last->source() != v1::TaskStatus::SOURCE_EXECUTOR) return finish(code);
-    framework_->fetchOutput(task, "stdout", [this, code](Result<std::string> out) {
+    if (!ran_ && task.last->source() != v1::TaskStatus::SOURCE_EXECUTOR) return session_.finish(code);
+    if (!followers_.empty()) return finishFollowing(code);
+    session_.framework().fetchOutput(task, "stdout", [this, code](Result<std::string> out) {
       if (out) {
         std::cout << *out << std::flush;
       } else {
         std::cerr << "(could not read the task's stdout: " << out.error() << ")" << std::endl;
       }
-      framework_->fetchOutput(framework_->tasks().front(), "stderr", [this, code](Result<std::string> err) {
-        if (err) std::cerr << *err << std::flush;
-        finish(code);
-      });
+      session_.framework().fetchOutput(session_.framework().tasks().front(), "stderr",
+                                       [this, code](Result<std::string> err) {
+                                         if (err) std::cerr << *err << std::flush;
+                                         session_.finish(code);
+                                       });
     });
   }
 
-  void finish(int code) {
-    if (finishing_) return;
-    finishing_ = true;
-    exitCode_ = code;
-    timeout_.cancel();
-    killGrace_.cancel();
-    framework_->teardown([this] {
-      signals_.cancel();
-      io_.stop();
-    });
+  // Reads what the followers have not shown yet, then finishes.
+  void finishFollowing(int code) {
+    auto remaining = std::make_shared<size_t>(followers_.size());
+    for (const auto& follower : followers_) {
+      follower->finish([this, remaining, code](const Status& status) {
+        if (!status) std::cerr << "(could not read the task's output: " << status.message() << ")" << std::endl;
+        if (--*remaining == 0) session_.finish(code);
+      });
+    }
   }
 
   const RunOptions& options_;
-  asio::io_context io_;
-  asio::signal_set signals_;
-  asio::steady_timer timeout_;
-  asio::steady_timer killGrace_;
-  std::unique_ptr<CommandFramework> framework_;
-  int exitCode_ = 1;
+  FrameworkSession session_;
+  boost::asio::steady_timer reconnectTimer_;
+  std::vector<std::shared_ptr<FileFollower>> followers_;
   bool ran_ = false;
   bool timedOut_ = false;
   bool interrupted_ = false;
-  bool finishing_ = false;
+  bool masterLost_ = false;
 };
 
 }  // namespace
 
 int runRun(const RunOptions& options) {
+  if (Status valid = validateRunOptions(options); !valid) {
+    std::cerr << "mezzo run: " << valid.message() << std::endl;
+    return 2;
+  }
   std::string command = shellCommand(options.command);
   if (command.empty()) {
     std::cerr << "mezzo run: no command given (mezzo run [options] -- CMD...)" << std::endl;

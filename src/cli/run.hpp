@@ -1,7 +1,9 @@
 // `mezzo run`: submit one command task and follow it, like mesos-execute.
 // Prints each state transition to stderr, the task's stdout to stdout and its
-// stderr to stderr (read from the agent's files API), tears the framework down
-// and exits with the task's exit code.
+// stderr to stderr (read from the agent's files API, as the task writes them
+// with --follow, else once it ended), tears the framework down and exits with
+// the task's exit code. A master that stays away for --reconnect_timeout
+// ends it (exit 1), as does a Ctrl-C while the master is away.
 //
 // Thread-safety: runRun() owns its own io_context on the calling thread.
 #pragma once
@@ -9,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "mezzo/common/status.hpp"
 #include "mezzo/v1/mesos.pb.h"
 
 namespace mezzo::cli {
@@ -20,8 +23,15 @@ struct RunOptions {
   std::string name;  // default: "mezzo-run"
   std::string role = "*";
   double timeoutSeconds = 0;  // 0: no limit
+  bool follow = true;         // stream the output while the task runs
+  // How long a lost master is waited for before giving up.
+  double reconnectTimeoutSeconds = 30;
   std::vector<std::string> command;
 };
+
+// Refuses negative, infinite and NaN amounts and durations, and a task that
+// asks for no cpus and no mem (kInvalidArgument, naming the flag).
+Status validateRunOptions(const RunOptions& options);
 
 // Exit code of `mezzo run` when the task timed out and was killed.
 inline constexpr int kTimeoutExitCode = 124;

@@ -1,16 +1,11 @@
 // The sample workload of `mezzo local --run-sample`: a handful of short shell
 // tasks through the client library, spread over the agents.
-#include <signal.h>
-
-#include <boost/asio/signal_set.hpp>
 #include <iostream>
 
-#include "cli/command_framework.hpp"
+#include "cli/framework_session.hpp"
 #include "cli/local.hpp"
 
 namespace mezzo::cli {
-
-namespace asio = boost::asio;
 
 namespace {
 
@@ -21,8 +16,7 @@ std::string trimmed(std::string text) {
 
 class SampleRun {
  public:
-  SampleRun(const std::string& master, int agents, int count)
-      : signals_(io_, SIGINT, SIGTERM), deadline_(io_), killGrace_(io_) {
+  SampleRun(const std::string& master, int agents, int count) {
     std::vector<CommandTask> tasks;
     for (int i = 1; i <= count; ++i) {
       std::string id = "sample-" + std::to_string(i);
@@ -32,32 +26,22 @@ class SampleRun {
     options.master = master;
     options.name = "mezzo-sample";
     options.maxTasksPerOffer = static_cast<size_t>((count + agents - 1) / agents);
-    framework_ = std::make_unique<CommandFramework>(io_, options, std::move(tasks), callbacks());
+    session_.setFramework(std::make_unique<CommandFramework>(session_.io(), options, std::move(tasks), callbacks()));
   }
 
   int run() {
-    signals_.async_wait([this](boost::system::error_code ec, int) {
-      if (ec) return;
+    session_.onStopSignal([this](int) {
+      if (interrupted_) return session_.finish(130);
+      interrupted_ = true;
       std::cout << "[sample] interrupted; killing the sample tasks" << std::endl;
       killThenFinish(130);
     });
-    // Handlers are installed: let SIGINT/SIGTERM through (also one that is pending).
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
-
-    deadline_.expires_after(std::chrono::seconds(40));
-    deadline_.async_wait([this](boost::system::error_code ec) {
-      if (ec) return;
+    session_.setDeadline(std::chrono::seconds(40), [this] {
       std::cout << "[sample] timed out; killing the sample tasks" << std::endl;
       killThenFinish(1);
     });
-    std::cout << "[sample] running " << framework_->tasks().size() << " tasks" << std::endl;
-    framework_->start();
-    io_.run();
-    return exitCode_;
+    std::cout << "[sample] running " << session_.framework().tasks().size() << " tasks" << std::endl;
+    return session_.run();
   }
 
  private:
@@ -79,18 +63,17 @@ class SampleRun {
     callbacks.onDone = [this] { printOutputs(0); };
     callbacks.onFatal = [this](const std::string& message) {
       std::cerr << "[sample] " << message << std::endl;
-      exitCode_ = 1;
-      io_.stop();
+      session_.abandon(1);
     };
     return callbacks;
   }
 
   // Prints each task's stdout, one after the other, then the verdict.
   void printOutputs(size_t index) {
-    const auto& tasks = framework_->tasks();
-    if (index == tasks.size()) return finish(verdict());
-    framework_->fetchOutput(tasks[index], "stdout", [this, index](Result<std::string> out) {
-      const TaskRecord& task = framework_->tasks()[index];
+    const auto& tasks = session_.framework().tasks();
+    if (index == tasks.size()) return session_.finish(verdict());
+    session_.framework().fetchOutput(tasks[index], "stdout", [this, index](Result<std::string> out) {
+      const TaskRecord& task = session_.framework().tasks()[index];
       std::cout << "[sample] " << task.spec.id
                 << " output: " << (out ? trimmed(*out) : "(unavailable: " + out.error() + ")") << std::endl;
       printOutputs(index + 1);
@@ -98,41 +81,21 @@ class SampleRun {
   }
 
   int verdict() {
+    const auto& tasks = session_.framework().tasks();
     size_t finished = 0;
-    for (const TaskRecord& task : framework_->tasks()) {
+    for (const TaskRecord& task : tasks) {
       if (task.last && task.last->state() == v1::TASK_FINISHED) ++finished;
     }
-    std::cout << "[sample] " << finished << "/" << framework_->tasks().size() << " tasks finished" << std::endl;
-    return finished == framework_->tasks().size() ? 0 : 1;
+    std::cout << "[sample] " << finished << "/" << tasks.size() << " tasks finished" << std::endl;
+    return finished == tasks.size() ? 0 : 1;
   }
 
   void killThenFinish(int code) {
-    framework_->killAll();
-    killGrace_.expires_after(std::chrono::seconds(5));
-    killGrace_.async_wait([this, code](boost::system::error_code ec) {
-      if (!ec) finish(code);
-    });
+    session_.killAllWithin(std::chrono::seconds(5), [this, code] { session_.finish(code); });
   }
 
-  void finish(int code) {
-    if (finishing_) return;
-    finishing_ = true;
-    exitCode_ = code;
-    deadline_.cancel();
-    killGrace_.cancel();
-    framework_->teardown([this] {
-      signals_.cancel();
-      io_.stop();
-    });
-  }
-
-  asio::io_context io_;
-  asio::signal_set signals_;
-  asio::steady_timer deadline_;
-  asio::steady_timer killGrace_;
-  std::unique_ptr<CommandFramework> framework_;
-  int exitCode_ = 1;
-  bool finishing_ = false;
+  FrameworkSession session_;
+  bool interrupted_ = false;
 };
 
 }  // namespace
