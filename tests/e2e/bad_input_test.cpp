@@ -323,6 +323,8 @@ TEST_F(BadInputTest, OverlongRoleNamesAreRefusedByTheOperatorApi) {
     EXPECT_NE(response->body.find("at most 255"), std::string::npos) << response->body;
   }
   EXPECT_EQ(getJson(cluster_->master(), "/roles").dump().find(role), std::string::npos) << "nothing was applied";
+}
+
 // ------------------------------------------------ faults that once took a daemon down
 
 net::ClientResponse postJson(const net::Endpoint& endpoint, const std::string& target, std::string body) {
