@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 
 #include "mezzo/common/durations.hpp"
 #include "mezzo/common/logging.hpp"
+#include "mezzo/common/strings.hpp"
 #include "mezzo/version.hpp"
 
 namespace mezzo::flags {
@@ -60,11 +63,28 @@ std::optional<std::string> environmentVariableFor(const std::vector<std::string>
   return std::nullopt;
 }
 
-void readEnvironment(CLI::App& app) {
+Result<std::string> resolveFileValue(const std::string& value) {
+  constexpr std::string_view kScheme = "file://";
+  if (!value.starts_with(kScheme)) return value;
+  const std::string path = value.substr(kScheme.size());
+  std::ifstream in(path);
+  if (!in) return Status::invalidArgument("Cannot read '" + path + "'");
+  std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return std::string(trim(contents));
+}
+
+void addValueSources(CLI::App& app) {
   auto isSet = [](const std::string& variable) { return std::getenv(variable.c_str()) != nullptr; };
+  auto readFile = [](std::string& value) -> std::string {
+    auto resolved = resolveFileValue(value);
+    if (!resolved) return resolved.error();
+    value = *resolved;
+    return {};
+  };
   for (CLI::Option* option : app.get_options()) {
     if (option->get_lnames().empty()) continue;
     if (auto variable = environmentVariableFor(option->get_lnames(), isSet)) option->envname(*variable);
+    if (option->get_expected_min() > 0) option->transform(CLI::Validator(readFile, "", "file"));
   }
 }
 

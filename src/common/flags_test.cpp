@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <set>
 
@@ -35,16 +37,16 @@ ParsedFlags parse(std::vector<std::string> args) {
   CLI::App app;
   app.add_option("--port", parsed.port)->capture_default_str();
   addDurationFlag(app, "--gc_delay", parsed.gcDelay, "");
-  readEnvironment(app);
+  addValueSources(app);
   args.insert(args.begin(), "program");
   std::vector<const char*> argv;
   for (const std::string& arg : args) argv.push_back(arg.c_str());
   try {
     app.parse(static_cast<int>(argv.size()), argv.data());
+    parsed.rendered = renderFlags(app);
   } catch (const CLI::ParseError& error) {
     parsed.error = error.what();
   }
-  parsed.rendered = renderFlags(app);
   return parsed;
 }
 
@@ -63,6 +65,22 @@ TEST(EnvironmentFlags, CommandLineWinsOverEnvironment) {
   EXPECT_EQ(parse({}).port, 5050);
   EXPECT_EQ(parse({}).rendered["port"], "5050");
   EXPECT_EQ(parse({}).rendered["gc_delay"], "1hrs");
+}
+
+TEST(FileValues, FileUrlsAreReplacedByTheFilesContents) {
+  char path[] = "/tmp/mezzo-flag-XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "6123\n", 5), 5);
+  ::close(fd);
+  EXPECT_EQ(parse({std::string("--port=file://") + path}).port, 6123);
+  ::setenv("MESOS_PORT", ("file://" + std::string(path)).c_str(), 1);
+  EXPECT_EQ(parse({}).port, 6123);
+  ::unsetenv("MESOS_PORT");
+  ::unlink(path);
+  ParsedFlags missing = parse({std::string("--port=file://") + path});
+  EXPECT_NE(missing.error.find(path), std::string::npos) << missing.error;
+  EXPECT_EQ(*resolveFileValue("plain"), "plain");
 }
 
 TEST(DurationFlags, BadDurationNamesTheFlag) {

@@ -177,7 +177,7 @@ int main(int argc, char** argv) {
   addIsolationFlags(app, flags);
   addStorageFlags(app, flags, choices);
   flags::DaemonOptions daemonOptions(app, "mezzo-agent", agentCompatibilityFlags());
-  flags::readEnvironment(app);
+  flags::addValueSources(app);
   CLI11_PARSE(app, argc, argv);
 
   Status ready = daemonOptions.start("agent");

@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
   master::MasterFlags flags;
   addMasterFlags(app, flags);
   flags::DaemonOptions daemonOptions(app, "mezzo-master", masterCompatibilityFlags());
-  flags::readEnvironment(app);
+  flags::addValueSources(app);
   CLI11_PARSE(app, argc, argv);
 
   Status ready = daemonOptions.start("master");

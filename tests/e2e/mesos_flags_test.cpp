@@ -55,8 +55,9 @@ std::string fileText(const std::string& file) {
 
 TEST_F(MesosFlagsTest, MasterAndAgentStartWithAMesosUnitFilesFlagsAndEnvironment) {
   const uint16_t masterPort = freePort();
+  std::ofstream(path("cluster")) << "prod-east\n";  // Mesos reads file:// values
   DaemonProcess master("mezzo-master",
-                       {"--ip=127.0.0.1", "--cluster=prod-east", "--quorum=2", "--log_dir=" + path("log"),
+                       {"--ip=127.0.0.1", "--cluster=file://" + path("cluster"), "--quorum=2", "--log_dir=" + path("log"),
                         "--hostname_lookup=false", "--roles=web,batch", "--allocator=HierarchicalDRF",
                         "--webui_dir=/usr/share/mesos/webui", "--authenticate_agents=false",
                         "--no-authenticate_frameworks", "--agent_removal_rate_limit=1/10secs",

@@ -9,6 +9,9 @@
 //   them would silently change what the operator asked for; values that
 //   describe what Mezzo does anyway pass silently. Each daemon keeps its table
 //   in one place (docs/flags.md lists them all).
+// - Files: a value `file:///path` (command line or environment) is replaced
+//   by the contents of that file without surrounding white space, as Mesos
+//   does (e.g. --zk=file:///etc/mesos/zk).
 // - Rendering: every flag's effective value, for /flags.
 //
 // Thread-safety: call from main() before threads start.
@@ -37,9 +40,14 @@ std::optional<std::string> environmentVariableFor(const std::vector<std::string>
                                                   const std::function<bool(const std::string&)>& isSet);
 
 // Gives every long option of `app` registered so far its environment
-// fallback (environmentVariableFor against the process environment). Call
-// after the last option is added and before parsing.
-void readEnvironment(CLI::App& app);
+// fallback (environmentVariableFor against the process environment) and
+// reads `file://` values. Call after the last option is added and before
+// parsing.
+void addValueSources(CLI::App& app);
+
+// `value` itself, or for "file:///path" that file's contents without
+// surrounding white space; an unreadable file is an error naming it.
+Result<std::string> resolveFileValue(const std::string& value);
 
 // Each option's value (its default when not given), by long name without the
 // dashes; --help and --version are left out.
