@@ -66,6 +66,8 @@ Status AgentDaemon::start() {
   checkpointer_ = Checkpointer(flags_.workDir);
   Status supervisor = startTaskSupervisor();
   if (!supervisor) return supervisor;
+  resources->toProto(info_.mutable_resources());  // recover() checks them against the checkpoint
+  for (v1::Attribute& attribute : *attributes) *info_.add_attributes() = std::move(attribute);
   const auto recoveryStart = std::chrono::steady_clock::now();
   Status recovered = recover();
   counters_.recoverySeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - recoveryStart).count();
@@ -92,8 +94,6 @@ Status AgentDaemon::start() {
   }
   info_.set_hostname(flags_.hostname);
   info_.set_port(*port);
-  resources->toProto(info_.mutable_resources());
-  for (v1::Attribute& attribute : *attributes) *info_.add_attributes() = std::move(attribute);
   spdlog::info("Agent listening on {} with resources {}", advertisedEndpoint_, resources->toString());
   if (detector_) {
     detector_->start([this](const std::optional<v1::MasterInfo>& leader) { onLeaderChanged(leader); });

@@ -156,6 +156,37 @@ Result<std::vector<v1::Attribute>> parseAttributes(const std::string& text) {
   return attributes;
 }
 
+Status checkReconfiguration(ReconfigurationPolicy policy, const v1::AgentInfo& previous,
+                            const v1::AgentInfo& current) {
+  auto before = Resources::fromProto(previous.resources());
+  auto after = Resources::fromProto(current.resources());
+  if (!before || !after) return Status::internal("Unreadable agent resources in the checkpoint");
+  const bool additive = policy == ReconfigurationPolicy::kAdditive;
+  const std::string allowed = additive ? " (--reconfiguration_policy=additive allows only additions)"
+                                       : " (--reconfiguration_policy=equal allows no change)";
+  if (additive ? !after->contains(*before) : !(*after == *before)) {
+    return Status::failedPrecondition("Incompatible agent info: resources changed from " + before->toString() +
+                                      " to " + after->toString() + allowed);
+  }
+  std::map<std::string, std::string> attributes;
+  for (const v1::Attribute& attribute : current.attributes()) {
+    attributes[attribute.name()] = attribute.SerializeAsString();
+  }
+  for (const v1::Attribute& attribute : previous.attributes()) {
+    auto it = attributes.find(attribute.name());
+    if (it == attributes.end() || it->second != attribute.SerializeAsString()) {
+      return Status::failedPrecondition("Incompatible agent info: attribute '" + attribute.name() +
+                                        "' was removed or changed" + allowed);
+    }
+    attributes.erase(it);
+  }
+  if (!additive && !attributes.empty()) {
+    return Status::failedPrecondition("Incompatible agent info: attribute '" + attributes.begin()->first +
+                                      "' was added" + allowed);
+  }
+  return Status::ok();
+}
+
 std::string selfExecutableDir() {
   std::error_code ec;
   std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);

@@ -36,6 +36,12 @@ enum class RecoverMode { kReconnect, kCleanup };
 // which runs the checks.
 enum class CommandTasks { kSupervised, kExecutor };
 
+// Mesos's --reconfiguration_policy: which changes of the agent's resources
+// and attributes a restart that recovers the checkpointed agent id allows.
+// kEqual: none; kAdditive: adding resources (or growing them) and adding
+// attributes; nothing removed or changed.
+enum class ReconfigurationPolicy { kEqual, kAdditive };
+
 struct AgentFlags {
   std::string master;  // host:port
   std::string ip = "127.0.0.1";
@@ -53,6 +59,7 @@ struct AgentFlags {
   Duration executorReregistrationTimeout = std::chrono::seconds(2);
   RecoverMode recover = RecoverMode::kReconnect;
   CommandTasks commandTasks = CommandTasks::kSupervised;
+  ReconfigurationPolicy reconfigurationPolicy = ReconfigurationPolicy::kEqual;
   // Isolation (see isolation.hpp and docs/agent.md).
   std::string isolation = "posix/cpu,posix/mem";
   std::string launcher;  // linux | posix | empty = linux with cgroups isolators, else posix
@@ -90,6 +97,12 @@ HostCapacity detectHostCapacity(const std::string& workDir);
 Result<Resources> agentResources(const std::string& flagText, const HostCapacity& host);
 
 Result<std::vector<v1::Attribute>> parseAttributes(const std::string& text);
+
+// OK when `policy` allows an agent checkpointed as `previous` to come back
+// with the resources and attributes of `current`; else the refusal names
+// what changed (Mesos: "Incompatible agent info").
+Status checkReconfiguration(ReconfigurationPolicy policy, const v1::AgentInfo& previous,
+                            const v1::AgentInfo& current);
 
 // Directory of the running binary (from /proc/self/exe), without the
 // trailing slash; empty if unknown.

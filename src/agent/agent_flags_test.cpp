@@ -83,5 +83,34 @@ TEST(AttributesTest, EmptyAndInvalid) {
   EXPECT_EQ((*text)[0].type(), v1::Value::TEXT);
 }
 
+v1::AgentInfo agentInfo(const std::string& resources, const std::string& attributes) {
+  v1::AgentInfo info;
+  Resources::parse(resources)->toProto(info.mutable_resources());
+  auto parsed = parseAttributes(attributes);
+  for (const v1::Attribute& attribute : *parsed) *info.add_attributes() = attribute;
+  return info;
+}
+
+TEST(ReconfigurationPolicyTest, EqualAllowsNoChange) {
+  const v1::AgentInfo before = agentInfo("cpus:2;mem:1024", "rack:r1");
+  EXPECT_TRUE(checkReconfiguration(ReconfigurationPolicy::kEqual, before, agentInfo("cpus:2;mem:1024", "rack:r1")));
+  Status grown = checkReconfiguration(ReconfigurationPolicy::kEqual, before, agentInfo("cpus:4;mem:1024", "rack:r1"));
+  ASSERT_FALSE(grown);
+  EXPECT_NE(grown.message().find("resources changed"), std::string::npos) << grown.message();
+  EXPECT_FALSE(checkReconfiguration(ReconfigurationPolicy::kEqual, before,
+                                    agentInfo("cpus:2;mem:1024", "rack:r1;zone:z1")));
+}
+
+TEST(ReconfigurationPolicyTest, AdditiveAllowsOnlyAdditions) {
+  const v1::AgentInfo before = agentInfo("cpus:2;mem:1024", "rack:r1");
+  EXPECT_TRUE(checkReconfiguration(ReconfigurationPolicy::kAdditive, before,
+                                   agentInfo("cpus:4;mem:1024;gpus:1", "rack:r1;zone:z1")));
+  EXPECT_FALSE(checkReconfiguration(ReconfigurationPolicy::kAdditive, before, agentInfo("cpus:1;mem:1024", "rack:r1")));
+  Status changed = checkReconfiguration(ReconfigurationPolicy::kAdditive, before, agentInfo("cpus:2;mem:1024", "rack:r2"));
+  ASSERT_FALSE(changed);
+  EXPECT_NE(changed.message().find("attribute 'rack'"), std::string::npos) << changed.message();
+  EXPECT_FALSE(checkReconfiguration(ReconfigurationPolicy::kAdditive, before, agentInfo("cpus:2;mem:1024", "")));
+}
+
 }  // namespace
 }  // namespace mezzo::agent

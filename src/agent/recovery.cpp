@@ -48,6 +48,11 @@ Status AgentDaemon::recover() {
   const std::string bootId = currentBootId();
   const bool rebooted = !state->bootId.empty() && state->bootId != bootId;
   if (state->agent && state->agent->has_id()) {
+    Status compatible = checkReconfiguration(flags_.reconfigurationPolicy, *state->agent, info_);
+    if (!compatible) {
+      return Status::failedPrecondition(compatible.message() + "; to start as a new agent, remove " +
+                                        checkpointer_.metaDir() + "/slaves/latest");
+    }
     agentId_ = state->agent->id().value();
     spdlog::info("Recovering agent {} from {}{}", agentId_, checkpointer_.metaDir(),
                  rebooted ? " (the host rebooted since)" : "");

@@ -39,6 +39,7 @@ struct Allocator::AgentState {
   AgentId id;
   uint32_t index = 0;  // unique for this allocator's lifetime; keys filters
   Resources total;
+  bool hasGpus = false;  // total holds gpus
   Resources allocated;  // offered or used, with allocation roles
   Resources available;  // total minus allocated, kept up to date
   AgentInfoForAllocation info;
@@ -120,6 +121,7 @@ void Allocator::addAgent(const AgentId& agent, const Resources& total, const std
   state->info = info;
   state->index = nextAgentIndex_++;
   state->total = total.withoutAllocation();
+  state->hasGpus = state->total.scalar("gpus") > 0;
   state->available = state->total;
   changeTotals(state->total, 1);
   markChanged(*state);
@@ -403,6 +405,7 @@ bool Allocator::offerOnAgent(AgentState& agent, RoleState& role, FrameworkState&
                              Offerable& all, Offerable& nonRevocable, TimePoint& blockedUntil,
                              std::vector<Allocation>& out) {
   if (!framework.active || framework.spec.suppressedRoles.contains(role.name)) return false;
+  if (agent.hasGpus && options_.filterGpuResources && !framework.spec.gpuCapable) return false;
   if (!framework.spec.offerConstraintsByRole.empty() && !passesConstraints(framework, role, agent)) return false;
   Offerable& offerable = framework.spec.revocableCapable ? all : nonRevocable;
   if (!offerable.computed) {

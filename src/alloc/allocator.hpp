@@ -13,8 +13,9 @@
 // within a role its frameworks in DRF order; a framework is offered
 // everything on the agent its role may use (unreserved plus reserved for
 // the role or an ancestor) unless that framework suppressed the role,
-// filtered those resources on that agent (DECLINE with refuse_seconds), or
-// what is left is below the minimum allocatable size.
+// filtered those resources on that agent (DECLINE with refuse_seconds), the
+// agent has gpus and the framework lacks GPU_RESOURCES (filterGpuResources),
+// or what is left is below the minimum allocatable size.
 //
 // Quota (Mesos quota v2, mesos-reference.md §4.7): a role's consumption is
 // what is allocated (offered or used) to it and its descendants. Offers are
@@ -69,6 +70,10 @@ struct AllocatorOptions {
   SorterKind frameworkSorter = SorterKind::kDrf;
   // Seeds the random sorters: the same seed and events give the same offers.
   uint64_t randomSeed = 0;
+  // Mesos's --filter_gpu_resources: agents with gpus are offered only to
+  // frameworks with the GPU_RESOURCES capability (FrameworkSpec::gpuCapable),
+  // so that GPU machines are not filled by work that does not need them.
+  bool filterGpuResources = true;
 };
 
 // Scalar quantities by resource name (cpus, mem, disk, gpus).
@@ -90,6 +95,8 @@ struct FrameworkSpec {
   std::set<std::string> roles;
   std::set<std::string> suppressedRoles;
   bool revocableCapable = false;
+  // FrameworkInfo capability GPU_RESOURCES (see AllocatorOptions::filterGpuResources).
+  bool gpuCapable = false;
   // FrameworkInfo.offer_filters[role].min_allocatable_resources: offers to
   // this framework in that role must hold at least one of these groups in
   // full, instead of AllocatorOptions::minAllocatable. An empty list means

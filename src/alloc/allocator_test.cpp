@@ -294,6 +294,34 @@ TEST(Allocator, FrameworkMinimumBelowTheGlobalOneUnderQuota) {
   EXPECT_TRUE(allocator.allocate(at(2)).empty());
 }
 
+// --filter_gpu_resources (default on, as in Mesos): an agent with gpus goes
+// only to frameworks with GPU_RESOURCES; off, to anyone.
+TEST(Allocator, GpuAgentsOnlyForGpuCapableFrameworks) {
+  Allocator allocator;
+  allocator.addAgent(AgentId("gpu"), res("cpus:4;mem:1024;gpus:2"));
+  allocator.addAgent(AgentId("plain"), res("cpus:4;mem:1024"));
+  allocator.addFramework(FrameworkId("web"), inRole("*"), true);
+  auto offers = allocator.allocate(at(0));
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].agent, AgentId("plain"));
+  FrameworkSpec gpuCapable = inRole("*");
+  gpuCapable.gpuCapable = true;
+  allocator.addFramework(FrameworkId("ml"), gpuCapable, true);
+  offers = allocator.allocate(at(1));
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].agent, AgentId("gpu"));
+  EXPECT_EQ(offers[0].framework, FrameworkId("ml"));
+
+  AllocatorOptions unfiltered;
+  unfiltered.filterGpuResources = false;
+  Allocator open(unfiltered);
+  open.addAgent(AgentId("gpu"), res("cpus:4;mem:1024;gpus:2"));
+  open.addFramework(FrameworkId("web"), inRole("*"), true);
+  offers = open.allocate(at(0));
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_DOUBLE_EQ(offers[0].resources.scalar("gpus"), 2);
+}
+
 // Offer constraints: an agent whose attributes fail a framework's
 // constraints for a role is not offered to it in that role (but to others).
 TEST(Allocator, OfferConstraintsKeepAgentsFromAFrameworkInARole) {

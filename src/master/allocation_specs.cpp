@@ -66,6 +66,7 @@ Result<alloc::FrameworkSpec> frameworkSpecFor(const v1::FrameworkInfo& info, con
   alloc::FrameworkSpec spec{roles, suppressed, false};
   for (const auto& capability : info.capabilities()) {
     if (capability.type() == v1::FrameworkInfo::Capability::REVOCABLE_RESOURCES) spec.revocableCapable = true;
+    if (capability.type() == v1::FrameworkInfo::Capability::GPU_RESOURCES) spec.gpuCapable = true;
   }
   for (const auto& [role, filters] : info.offer_filters()) {
     if (!roles.contains(role)) {

@@ -142,6 +142,7 @@ Status MasterDaemon::start() {
   };
   options.allocator.roleSorter = sorterKind(flags_.roleSorter);
   options.allocator.frameworkSorter = sorterKind(flags_.frameworkSorter);
+  options.allocator.filterGpuResources = flags_.filterGpuResources;
   options.allocator.randomSeed = static_cast<uint64_t>(clock_.now().time_since_epoch().count());
   auto store = openRegistryStore();
   if (!store) return store.status();

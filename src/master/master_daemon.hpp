@@ -32,8 +32,11 @@ struct MasterFlags {
   std::string ip = "127.0.0.1";
   uint16_t port = 5050;
   std::string hostname;  // defaults to ip
+  std::string cluster;   // --cluster: /state "cluster" when set
   std::string workDir;
-  std::string registry = "sqlite";     // sqlite (in --work_dir) | zookeeper (under --zk) | in_memory
+  // sqlite (in --work_dir) | zookeeper (under --zk) | in_memory, as
+  // master_main resolves --registry (unset: by --zk) with store::chooseRegistry.
+  std::string registry;
   std::string zk;                      // zk://host:port[,host:port]/path; empty = standalone
   Duration zkSessionTimeout = std::chrono::seconds(10);
   Duration allocationInterval = std::chrono::seconds(1);
@@ -56,6 +59,7 @@ struct MasterFlags {
   std::string minAllocatableResources; // "cpus:0.01|mem:32"
   std::string roleSorter = "drf";      // drf | random
   std::string frameworkSorter = "drf"; // drf | random
+  bool filterGpuResources = true;      // agents with gpus only for GPU_RESOURCES frameworks
   // Every flag as given, for /flags.
   std::map<std::string, std::string> rendered;
 };

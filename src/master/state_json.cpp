@@ -269,6 +269,9 @@ nlohmann::json renderState(const MasterCore& core, const std::map<std::string, s
   out["id"] = info.id();
   out["pid"] = info.pid();
   out["hostname"] = info.hostname();
+  if (auto cluster = flags.find("cluster"); cluster != flags.end() && !cluster->second.empty()) {
+    out["cluster"] = cluster->second;
+  }
   out["elected"] = leadership.elected;
   if (leadership.leader) {
     out["leader"] = leadership.leader->pid();

@@ -78,7 +78,9 @@ class RegistryStore {
 };
 
 std::unique_ptr<RegistryStore> makeInMemoryRegistryStore();
-// Opens (creating if needed) the SQLite registry at `path`.
+// Opens (creating if needed) the SQLite registry at `path`. An existing
+// 0-byte file is refused like any other corruption (a truncated registry
+// must not start as an empty one).
 Result<std::unique_ptr<RegistryStore>> openSqliteRegistryStore(const std::string& path);
 
 struct ZooKeeperStoreOptions {
@@ -91,6 +93,17 @@ struct ZooKeeperStoreOptions {
 };
 // Connects (waiting up to twice the session timeout) and prepares the layout.
 Result<std::unique_ptr<RegistryStore>> openZooKeeperRegistryStore(ZooKeeperStoreOptions options);
+
+// Which backend a master uses, from --registry and whether --zk is given.
+struct RegistryChoice {
+  std::string backend;  // "sqlite" | "zookeeper" | "in_memory"
+  std::string note;     // a line to log about how the flag was read; empty if none
+};
+// --registry unset: zookeeper with --zk (HA masters must share the registry),
+// else sqlite. "replicated_log" (Mesos's name) means the same. An explicit
+// "sqlite" with --zk is refused: each master would keep its own registry and
+// a failover would silently lose state.
+Result<RegistryChoice> chooseRegistry(const std::string& registryFlag, bool withZooKeeper);
 
 // Operation builders.
 internal::RegistryOperation admitAgent(const v1::AgentInfo& info);

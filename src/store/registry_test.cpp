@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include <unistd.h>
@@ -304,6 +305,40 @@ INSTANTIATE_TEST_SUITE_P(Backends, RegistryStoreTest, ::testing::Values("in_memo
 TEST(SqliteRegistryStore, UnopenablePathIsAnError) {
   auto store = openSqliteRegistryStore("/nonexistent-dir/for/sure/registry.sqlite");
   EXPECT_FALSE(store.isOk());
+}
+
+TEST(SqliteRegistryStore, EmptyFileIsRefusedLikeCorruption) {
+  char pattern[] = "/tmp/mezzo-registry-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  const std::filesystem::path dir(pattern);
+  const std::string path = (dir / "registry.sqlite").string();
+  { std::ofstream truncated(path); }
+  auto store = openSqliteRegistryStore(path);
+  ASSERT_FALSE(store.isOk()) << "a 0-byte registry must not open as an empty one";
+  EXPECT_NE(store.error().find("empty (0-byte)"), std::string::npos) << store.error();
+  EXPECT_EQ(std::filesystem::file_size(path), 0u) << "the refused file is left as it was";
+  std::filesystem::remove(path);
+  EXPECT_TRUE(openSqliteRegistryStore(path).isOk()) << "a missing file is a new registry";
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RegistryChoice, ZooKeeperIsTheDefaultWithZk) {
+  EXPECT_EQ(chooseRegistry("", true)->backend, "zookeeper");
+  EXPECT_EQ(chooseRegistry("", false)->backend, "sqlite");
+  auto mesosName = chooseRegistry("replicated_log", true);
+  ASSERT_TRUE(mesosName);
+  EXPECT_EQ(mesosName->backend, "zookeeper");
+  EXPECT_NE(mesosName->note.find("replicated_log"), std::string::npos);
+  EXPECT_EQ(chooseRegistry("replicated_log", false)->backend, "sqlite");
+  EXPECT_EQ(chooseRegistry("in_memory", true)->backend, "in_memory");
+}
+
+TEST(RegistryChoice, LocalRegistryWithZkIsRefused) {
+  auto refused = chooseRegistry("sqlite", true);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("--registry=sqlite cannot be used with --zk"), std::string::npos);
+  EXPECT_FALSE(chooseRegistry("zookeeper", false));
+  EXPECT_FALSE(chooseRegistry("leveldb", false));
 }
 
 }  // namespace

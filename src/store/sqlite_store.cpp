@@ -4,6 +4,8 @@
 // on disk. compact() replaces snapshot and log in one transaction.
 #include <sqlite3.h>
 
+#include <filesystem>
+
 #include "store/registry.hpp"
 
 namespace mezzo::store {
@@ -116,6 +118,12 @@ class SqliteRegistryStore final : public RegistryStore {
 }  // namespace
 
 Result<std::unique_ptr<RegistryStore>> openSqliteRegistryStore(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec) && std::filesystem::file_size(path, ec) == 0 && !ec) {
+    return Status::internal("Registry '" + path +
+                            "' is an empty (0-byte) file: it was truncated or lost its contents; restore it from a "
+                            "backup, or remove it to start with an empty registry");
+  }
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -47,8 +48,27 @@ std::filesystem::path makeTempDir(const std::string& prefix) {
   return std::filesystem::path(buffer.data());
 }
 
+namespace {
+
+// The test's environment with `overrides` ("NAME=value") replacing or
+// adding variables.
+std::vector<std::string> mergedEnvironment(const std::vector<std::string>& overrides) {
+  std::vector<std::string> merged;
+  auto nameOf = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    std::string current(*entry);
+    bool replaced = std::any_of(overrides.begin(), overrides.end(),
+                                [&](const std::string& next) { return nameOf(next) == nameOf(current); });
+    if (!replaced) merged.push_back(std::move(current));
+  }
+  merged.insert(merged.end(), overrides.begin(), overrides.end());
+  return merged;
+}
+
+}  // namespace
+
 DaemonProcess::DaemonProcess(const std::string& binary, std::vector<std::string> args,
-                             const std::filesystem::path& logFile)
+                             const std::filesystem::path& logFile, const std::vector<std::string>& environment)
     : logFile_(logFile) {
   std::string path = binDir() + "/" + binary;
   std::vector<char*> argv;
@@ -63,7 +83,11 @@ DaemonProcess::DaemonProcess(const std::string& binary, std::vector<std::string>
   posix_spawnattr_init(&attributes);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
   posix_spawnattr_setpgroup(&attributes, 0);
-  int error = posix_spawn(&pid_, path.c_str(), &actions, &attributes, argv.data(), environ);
+  std::vector<std::string> variables = mergedEnvironment(environment);
+  std::vector<char*> envp;
+  for (std::string& variable : variables) envp.push_back(variable.data());
+  envp.push_back(nullptr);
+  int error = posix_spawn(&pid_, path.c_str(), &actions, &attributes, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   if (error != 0) throw std::runtime_error("posix_spawn " + path + " failed: " + std::strerror(error));
@@ -76,10 +100,20 @@ bool DaemonProcess::running() {
   int status = 0;
   pid_t result = ::waitpid(pid_, &status, WNOHANG);
   if (result == pid_) {
-    pid_ = -1;
+    reaped(status);
     return false;
   }
   return true;
+}
+
+void DaemonProcess::reaped(int waitStatus) {
+  pid_ = -1;
+  exitCode_ = WIFEXITED(waitStatus) ? WEXITSTATUS(waitStatus) : 128 + WTERMSIG(waitStatus);
+}
+
+std::optional<int> DaemonProcess::waitForExit(std::chrono::milliseconds timeout) {
+  waitUntil([&] { return !running(); }, timeout);
+  return exitCode_;
 }
 
 void DaemonProcess::signal(int sig) {
@@ -134,10 +168,6 @@ bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
   return condition();
 }
 
-namespace {
-
-// The port of the first "listening on <ip>:<port>" line the daemon has
-// logged, waiting up to `timeout` for it; 0 if none came.
 uint16_t waitForListeningPort(const DaemonProcess& daemon, std::chrono::milliseconds timeout) {
   static const std::regex kListening("listening on [0-9.]+:([0-9]+)");
   uint16_t port = 0;
@@ -151,8 +181,6 @@ uint16_t waitForListeningPort(const DaemonProcess& daemon, std::chrono::millisec
       timeout);
   return port;
 }
-
-}  // namespace
 
 // Daemons start on --port=0 and the harness reads the port they got from
 // their log (a port picked in advance may be taken by a concurrent test

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -30,7 +31,10 @@ std::filesystem::path makeTempDir(const std::string& prefix);
 
 class DaemonProcess {
  public:
-  DaemonProcess(const std::string& binary, std::vector<std::string> args, const std::filesystem::path& logFile);
+  // `environment`: "NAME=value" entries set for the daemon on top of the
+  // test's own environment (which they override).
+  DaemonProcess(const std::string& binary, std::vector<std::string> args, const std::filesystem::path& logFile,
+                const std::vector<std::string>& environment = {});
   ~DaemonProcess();
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
@@ -42,11 +46,21 @@ class DaemonProcess {
   void kill9();
   void signal(int sig);
   std::string log() const;
+  // The exit code once the process has exited by itself within `timeout`
+  // (128 + signal number if a signal ended it); nullopt while it runs.
+  std::optional<int> waitForExit(std::chrono::milliseconds timeout);
 
  private:
+  void reaped(int waitStatus);
+
   pid_t pid_ = -1;
+  std::optional<int> exitCode_;
   std::filesystem::path logFile_;
 };
+
+// The port of the first "listening on <ip>:<port>" line the daemon has
+// logged, waiting up to `timeout` for it; 0 if none came.
+uint16_t waitForListeningPort(const DaemonProcess& daemon, std::chrono::milliseconds timeout);
 
 // GET path and parse JSON; returns null JSON on failure.
 nlohmann::json getJson(const net::Endpoint& endpoint, const std::string& path);
