@@ -26,7 +26,7 @@ bool isListed(const std::vector<std::string>& values, const std::string& value) 
   return std::find(values.begin(), values.end(), value) != values.end();
 }
 
-std::string quoted(const std::string& name, const std::string& value) { return "--" + name + "=" + value; }
+std::string flagText(const std::string& name, const std::string& value) { return "--" + name + "=" + value; }
 
 // A Mesos --logging_level as spdlog's level name.
 std::optional<std::string> spdlogLevel(std::string mesosLevel) {
@@ -116,13 +116,13 @@ Result<std::vector<std::string>> checkCompatibilityFlags(const std::vector<Compa
     if (it == given.end()) continue;
     const std::string& value = it->second;
     if (flag.type == FlagType::kBoolean && value != "true" && value != "false") {
-      return Status::invalidArgument("Invalid " + quoted(flag.name, value) + ": expected true or false");
+      return Status::invalidArgument("Invalid " + flagText(flag.name, value) + ": expected true or false");
     }
     if (isListed(flag.matching, value)) continue;
     if (flag.support == FlagSupport::kRefuse) {
-      return Status::invalidArgument(quoted(flag.name, value) + " is not supported by Mezzo: " + flag.note);
+      return Status::invalidArgument(flagText(flag.name, value) + " is not supported by Mezzo: " + flag.note);
     }
-    warnings.push_back("Ignoring " + quoted(flag.name, value) + ": " + flag.note);
+    warnings.push_back("Ignoring " + flagText(flag.name, value) + ": " + flag.note);
   }
   return warnings;
 }
