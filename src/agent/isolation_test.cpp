@@ -52,9 +52,11 @@ TEST(ContainerLimitsTest, CommandExecutorAddsItsMemoryButNoCpu) {
 TEST(LaunchHelperTest, ArgumentsRoundTrip) {
   launch::Request request;
   request.cgroupProcsFiles = {"/sys/fs/cgroup/memory/mezzo/c1/cgroup.procs"};
-  request.rlimits = {{"data", 1234}, {"nofile", 64}};
+  request.rlimits = {{"data", 1234, 1234}, {"nofile", 64, RLIM_INFINITY}};
   request.mountNamespace = true;
   request.pidNamespace = true;
+  request.mounts = {{"/srv/a:b", "/data", true}, {"/tmp/s/x", "/tmp/s/y", false}};
+  request.user = launch::UserIds{65534, 65534, {65534, 100}};
   request.executable = "/bin/sh";
   request.argv = {"sh", "-c", "echo --cgroup=x"};
   std::vector<std::string> arguments = launch::toArguments(request);
@@ -68,6 +70,8 @@ TEST(LaunchHelperTest, ArgumentsRoundTrip) {
   EXPECT_EQ(parsed->rlimits, request.rlimits);
   EXPECT_TRUE(parsed->mountNamespace);
   EXPECT_TRUE(parsed->pidNamespace);
+  EXPECT_EQ(parsed->mounts, request.mounts);
+  EXPECT_EQ(parsed->user, request.user);
   EXPECT_EQ(parsed->executable, "/bin/sh");
   EXPECT_EQ(parsed->argv, request.argv);
 }
@@ -75,7 +79,13 @@ TEST(LaunchHelperTest, ArgumentsRoundTrip) {
 TEST(LaunchHelperTest, RejectsBadArguments) {
   std::string error;
   for (std::vector<std::string> arguments : std::vector<std::vector<std::string>>{
-           {"mezzo-launch", "--rlimit=bogus:1", "--", "true"},
+           {"mezzo-launch", "--rlimit=bogus:1:1", "--", "true"},
+           {"mezzo-launch", "--rlimit=nofile:1", "--", "true"},
+           {"mezzo-launch", "--rlimit=nofile:x:1", "--", "true"},
+           {"mezzo-launch", "--bind=rx:1:/a/b", "--", "true"},
+           {"mezzo-launch", "--bind=ro:9:/a/b", "--", "true"},
+           {"mezzo-launch", "--user=1", "--", "true"},
+           {"mezzo-launch", "--user=1:2:x", "--", "true"},
            {"mezzo-launch", "--frobnicate", "--", "true"},
            {"mezzo-launch", "--cgroup=/x"},
            {"mezzo-launch", "--"}}) {

@@ -69,6 +69,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--cgroups_pids_max", flags.cgroupsPidsMax, "pids.max of each container (cgroups/pids)")
       ->capture_default_str();
+  app.add_option("--switch_user", flags.switchUser,
+                 "Run tasks and executors as their user (CommandInfo.user, else FrameworkInfo.user)")
+      ->capture_default_str();
   app.add_option("--launcher_helper", flags.launchHelperPath,
                  "The mezzo-launch helper (default: beside the agent)");
   std::string gcDelay = "1weeks";
