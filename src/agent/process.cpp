@@ -242,6 +242,7 @@ Status chownTree(const std::string& path, const launch::UserIds& user) {
     return Status::ok();
   };
   if (Status status = give(path); !status) return status;
+  if (!std::filesystem::is_directory(std::filesystem::symlink_status(path, ec))) return Status::ok();
   for (auto it = std::filesystem::recursive_directory_iterator(path, ec); !ec && it != std::filesystem::end(it);
        it.increment(ec)) {
     if (Status status = give(it->path()); !status) return status;

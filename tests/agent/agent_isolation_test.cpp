@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <thread>
 
 #include "agent/container_cgroups.hpp"
@@ -313,19 +314,18 @@ class ContainerSettingsTest : public AgentIsolationTest {
     return read.is_object() ? read["data"].get<std::string>() : std::string();
   }
 
-  // Runs `task` to its end; its last update.
-  v1::TaskStatus runToEnd(const v1::TaskInfo& task) {
-    EXPECT_EQ(session->call(launchCall(offer, {task}))->status, 202u);
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto status = session->waitForUpdate(task.task_id().value(), 1s);
-      if (!status) continue;
-      if (status->has_uuid()) session->acknowledge(*status);
-      if (isTerminalState(status->state())) return *status;
-    }
-    ADD_FAILURE() << "task " << task.task_id().value() << " did not end: " << cluster->agentProcess(0).log();
-    return {};
+  // Runs `tasks` (out of one offer) to their ends; the last update of each, by task id.
+  std::map<std::string, v1::TaskStatus> runToEnd(const std::vector<v1::TaskInfo>& tasks) {
+    EXPECT_EQ(session->call(launchCall(offer, tasks))->status, 202u);
+    std::vector<std::string> ids;
+    for (const v1::TaskInfo& task : tasks) ids.push_back(task.task_id().value());
+    Seen seen = collectUpdates(*session, [&](const Seen& s) { return allIn(s, ids, isTerminalState); });
+    EXPECT_TRUE(allIn(seen, ids, isTerminalState)) << cluster->agentProcess(0).log();
+    std::map<std::string, v1::TaskStatus> last;
+    for (const auto& [id, statuses] : seen) last[id] = statuses.back();
+    return last;
   }
+  v1::TaskStatus runToEnd(const v1::TaskInfo& task) { return runToEnd(std::vector{task})[task.task_id().value()]; }
 
   // A task printing its user and its sandbox's owner, as `user`.
   v1::TaskInfo whoAmI(const std::string& id, const std::string& user) {
@@ -337,11 +337,12 @@ class ContainerSettingsTest : public AgentIsolationTest {
   void runsAsNobody(const std::string& commandTasks) {
     if (std::string reason = cannotSwitchUsers(); !reason.empty()) GTEST_SKIP() << reason;
     start(ClusterOptions().withAgentFlag("--command_tasks=" + commandTasks));
-    v1::TaskStatus status = runToEnd(whoAmI("who", "nobody"));
+    auto ended = runToEnd({whoAmI("who", "nobody"), whoAmI("ghost", "no-such-user-here")});
+    const v1::TaskStatus& status = ended["who"];
     EXPECT_EQ(status.state(), v1::TASK_FINISHED) << status.message() << sandboxFile("who", "stderr");
     EXPECT_EQ(sandboxFile("who", "stdout"), "nobody\nnobody\n") << sandboxFile("who", "stderr");
 
-    v1::TaskStatus unknown = runToEnd(whoAmI("ghost", "no-such-user-here"));
+    const v1::TaskStatus& unknown = ended["ghost"];
     EXPECT_EQ(unknown.state(), v1::TASK_FAILED);
     EXPECT_EQ(unknown.reason(), v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
     EXPECT_NE(unknown.message().find("No such user 'no-such-user-here'"), std::string::npos) << unknown.message();
@@ -362,10 +363,10 @@ TEST_F(ContainerSettingsTest, TaskOfAGroupRunsAsItsUser) {
   EXPECT_EQ(statuses.back().state(), v1::TASK_FINISHED) << statuses.back().message();
   // The executor (the framework's user, root) shares its sandbox; the task's own output is nobody's.
   EXPECT_EQ(sandboxFile("group", "tasks/member/stdout"), "nobody\nroot\n") << sandboxFile("group", "stderr");
+}
 
-  auto offers = session->waitForType(Event::OFFERS);
-  ASSERT_TRUE(offers);
-  offer = offers->offers().offers(0);
+TEST_F(ContainerSettingsTest, TaskOfAGroupWithAnUnknownUserFails) {
+  start(ClusterOptions());
   ASSERT_EQ(session->call(launchGroupCall(offer, defaultExecutor("group2", offer),
                                           {whoAmI("stranger", "no-such-user-here")}))
                 ->status,
@@ -394,9 +395,6 @@ TEST_F(ContainerSettingsTest, RlimitInfoSetsTheTasksLimits) {
   nofile->set_soft(123);
   nofile->set_hard(456);
   container->mutable_rlimit_info()->add_rlimits()->set_type(v1::RLimitInfo::RLimit::RLMT_CORE);  // unlimited
-  v1::TaskStatus status = runToEnd(task);
-  EXPECT_EQ(status.state(), v1::TASK_FINISHED) << status.message();
-  EXPECT_EQ(sandboxFile("limited", "stdout"), "123\n456\nunlimited\n") << sandboxFile("limited", "stderr");
 
   // Only one of soft and hard: refused with the reason, nothing runs.
   v1::TaskInfo bad = commandTask("half", offer, "true");
@@ -404,10 +402,11 @@ TEST_F(ContainerSettingsTest, RlimitInfoSetsTheTasksLimits) {
   auto* half = bad.mutable_container()->mutable_rlimit_info()->add_rlimits();
   half->set_type(v1::RLimitInfo::RLimit::RLMT_NOFILE);
   half->set_soft(10);
-  auto offers = session->waitForType(Event::OFFERS);
-  ASSERT_TRUE(offers);
-  offer = offers->offers().offers(0);
-  v1::TaskStatus refused = runToEnd(bad);
+  auto ended = runToEnd({task, bad});
+  const v1::TaskStatus& status = ended["limited"];
+  EXPECT_EQ(status.state(), v1::TASK_FINISHED) << status.message();
+  EXPECT_EQ(sandboxFile("limited", "stdout"), "123\n456\nunlimited\n") << sandboxFile("limited", "stderr");
+  const v1::TaskStatus& refused = ended["half"];
   EXPECT_EQ(refused.state(), v1::TASK_FAILED);
   EXPECT_NE(refused.message().find("RLMT_NOFILE must set both"), std::string::npos) << refused.message();
 }
