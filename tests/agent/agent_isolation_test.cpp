@@ -337,10 +337,16 @@ class ContainerSettingsTest : public AgentIsolationTest {
   void runsAsNobody(const std::string& commandTasks) {
     if (std::string reason = cannotSwitchUsers(); !reason.empty()) GTEST_SKIP() << reason;
     start(ClusterOptions().withAgentFlag("--command_tasks=" + commandTasks));
-    auto ended = runToEnd({whoAmI("who", "nobody"), whoAmI("ghost", "no-such-user-here")});
+    // A fetched file is the user's too.
+    const fs::path fetched = cluster->workDir() / "fetched.txt";
+    std::ofstream(fetched) << "data\n";
+    v1::TaskInfo who = whoAmI("who", "nobody");
+    who.mutable_command()->set_value(who.command().value() + "; stat -c %U fetched.txt");
+    who.mutable_command()->add_uris()->set_value(fetched.string());
+    auto ended = runToEnd({who, whoAmI("ghost", "no-such-user-here")});
     const v1::TaskStatus& status = ended["who"];
     EXPECT_EQ(status.state(), v1::TASK_FINISHED) << status.message() << sandboxFile("who", "stderr");
-    EXPECT_EQ(sandboxFile("who", "stdout"), "nobody\nnobody\n") << sandboxFile("who", "stderr");
+    EXPECT_EQ(sandboxFile("who", "stdout"), "nobody\nnobody\nnobody\n") << sandboxFile("who", "stderr");
 
     const v1::TaskStatus& unknown = ended["ghost"];
     EXPECT_EQ(unknown.state(), v1::TASK_FAILED);
@@ -445,8 +451,16 @@ TEST_F(ContainerSettingsTest, HostPathVolumeIsMountedReadOnly) {
   fs::path host = makeTempDir("mezzo-volume");
   std::ofstream(host / "file") << "from-the-host\n";
   start(ClusterOptions().withAgentFlag("--isolation=filesystem/linux"));
-  v1::TaskInfo task =
-      commandTask("reader", offer, "cat /data/file && if touch /data/new; then echo writable; else echo read-only; fi");
+  v1::TaskInfo task = commandTask("reader", offer,
+                                  "cat /data/file && if touch /data/new; then echo writable; else echo read-only; fi"
+                                  " && echo through-the-alias > alias/file && cat kept/file");
+  // A sandbox path (SELF, created) seen at a relative container path (created in the sandbox), read-write.
+  v1::Volume* sandboxVolume = task.mutable_container()->add_volumes();
+  sandboxVolume->set_container_path("alias");
+  sandboxVolume->set_mode(v1::Volume::RW);
+  sandboxVolume->mutable_source()->set_type(v1::Volume::Source::SANDBOX_PATH);
+  sandboxVolume->mutable_source()->mutable_sandbox_path()->set_type(v1::Volume::Source::SandboxPath::SELF);
+  sandboxVolume->mutable_source()->mutable_sandbox_path()->set_path("kept");
   v1::Volume* volume = task.mutable_container()->add_volumes();
   task.mutable_container()->set_type(v1::ContainerInfo::MESOS);
   volume->set_container_path("/data");
@@ -455,7 +469,8 @@ TEST_F(ContainerSettingsTest, HostPathVolumeIsMountedReadOnly) {
   volume->mutable_source()->mutable_host_path()->set_path(host.string());
   v1::TaskStatus status = runToEnd(task);
   EXPECT_EQ(status.state(), v1::TASK_FINISHED) << status.message() << sandboxFile("reader", "stderr");
-  EXPECT_EQ(sandboxFile("reader", "stdout"), "from-the-host\nread-only\n") << sandboxFile("reader", "stderr");
+  EXPECT_EQ(sandboxFile("reader", "stdout"), "from-the-host\nread-only\nthrough-the-alias\n")
+      << sandboxFile("reader", "stderr");
   EXPECT_FALSE(fs::exists(host / "new"));
   EXPECT_FALSE(fs::exists(data / "file")) << "the mount stayed in the container";
   fs::remove_all(host);
