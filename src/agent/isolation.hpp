@@ -17,7 +17,8 @@
 //                  /proc of its own (implies a mount namespace); it and
 //                  every task see only the container's processes
 //   filesystem/linux  the container has its own mount namespace (slave
-//                  propagation: host mounts reach it, its mounts stay in)
+//                  propagation: host mounts reach it, its mounts stay in);
+//                  ContainerInfo volumes are bind-mounted in it
 //
 // Launchers: `linux` tracks and destroys a container through its cgroup
 // (v1 freezer; v2 cgroup.kill/cgroup.freeze; nothing escapes by calling
