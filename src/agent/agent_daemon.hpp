@@ -105,6 +105,13 @@ class AgentDaemon {
   Result<ExecutorRecord*> launchExecutor(FrameworkRecord& framework, const v1::ExecutorInfo& info, bool commandExecutor,
                                          const FetchPlan& fetch, const v1::TaskInfo* supervisedTask = nullptr);
   Status spawnExecutor(FrameworkRecord& framework, ExecutorRecord& executor);
+  // The container's user and ContainerInfo settings into `executor.settings`;
+  // fails (nothing started) on an unknown user, bad rlimits or unusable volumes.
+  Status configureContainer(const FrameworkRecord& framework, ExecutorRecord& executor);
+  // Gives the sandbox (fetched files, stdout, stderr) to the container's user.
+  Status giveSandboxToUser(const ExecutorRecord& executor);
+  // Tasks of a group whose user, rlimits or volumes cannot be honoured: the reason, else empty.
+  std::string unsupportedInGroup(const v1::TaskGroupInfo& group) const;
   v1::ExecutorInfo commandExecutorInfo(const FrameworkRecord& framework, const v1::TaskInfo& task) const;
   std::map<std::string, std::string> executorEnvironment(const FrameworkRecord& framework,
                                                          const ExecutorRecord& executor) const;

@@ -67,6 +67,8 @@ struct AgentFlags {
   bool cgroupsEnableCfs = true;
   uint64_t cgroupsPidsMax = 4096;
   std::string launchHelperPath;  // defaults to mezzo-launch beside the agent binary
+  // Run containers as their user (CommandInfo.user, else FrameworkInfo.user), as Mesos.
+  bool switchUser = true;
   // Sandbox garbage collection (sandbox_gc.cpp, garbage_collector.hpp).
   Duration gcDelay = std::chrono::hours(24 * 7);
   double gcDiskHeadroom = 0.1;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -89,7 +90,8 @@ Status Cgroups::applyLimits(const std::string& container, const CgroupLimits& li
     Status status = writeControl(dir + "/cpu.shares", std::to_string(cpuShares(limits.cpus)));
     if (status && limits.cfsQuota) status = writeControl(dir + "/cpu.cfs_period_us", std::to_string(kCfsPeriodMicros));
     if (status && limits.cfsQuota) {
-      status = writeControl(dir + "/cpu.cfs_quota_us", std::to_string(cfsQuotaMicros(limits.cpus)));
+      const double quota = limits.quotaCpus > 0 ? limits.quotaCpus : limits.cpus;
+      status = writeControl(dir + "/cpu.cfs_quota_us", std::isinf(quota) ? "-1" : std::to_string(cfsQuotaMicros(quota)));
     }
     if (!status) return status;
   }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -186,7 +187,11 @@ Status Cgroups2::applyLimits(const std::string& container, const CgroupLimits& l
   const std::string dir = path(container);
   if (limits.cpus > 0 && has("cpu")) {
     Status status = writeControl(dir + "/cpu.weight", std::to_string(cpuWeightFromShares(cpuShares(limits.cpus))));
-    if (status && limits.cfsQuota) status = writeControl(dir + "/cpu.max", cpuMaxValue(limits.cpus));
+    if (status && limits.cfsQuota) {
+      const double quota = limits.quotaCpus > 0 ? limits.quotaCpus : limits.cpus;
+      status = writeControl(dir + "/cpu.max", std::isinf(quota) ? "max " + std::to_string(kCfsPeriodMicros)
+                                                                 : cpuMaxValue(quota));
+    }
     if (!status) return status;
   }
   if (limits.memoryBytes > 0 && has("memory")) {

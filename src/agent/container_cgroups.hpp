@@ -35,6 +35,7 @@ struct CgroupLimits {
   uint64_t memoryBytes = 0;   // 0 = no memory limit
   uint64_t maxProcesses = 0;  // 0 = no pids limit
   bool cfsQuota = true;       // hard cap (CFS quota) besides the cpu weight
+  double quotaCpus = 0;       // the CFS quota in cpus: 0 = `cpus`; infinity = no quota
 };
 
 class ContainerCgroups {

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "agent/launch_helper.hpp"
@@ -26,7 +27,9 @@ std::vector<std::string> neededSubsystems(const IsolationOptions& options) {
 CgroupLimits cgroupLimits(const IsolationOptions& options, const ContainerLimits& limits) {
   CgroupLimits out;
   if (options.has(Isolator::kCgroupsCpu)) out.cpus = limits.cpus;
-  out.cfsQuota = options.enableCfs;
+  // A cpu limit (TaskInfo.limits) is a quota whatever --cgroups_enable_cfs says.
+  out.cfsQuota = options.enableCfs || limits.cpuQuota > 0;
+  out.quotaCpus = limits.cpuQuota;
   if (options.has(Isolator::kCgroupsMem)) out.memoryBytes = limits.memoryBytes;
   if (options.has(Isolator::kCgroupsPids)) out.maxProcesses = options.pidsMax;
   return out;
@@ -63,8 +66,9 @@ std::string Containerizer::describe() const {
   return out.str();
 }
 
-Result<launch::Request> Containerizer::prepare(const std::string& container, const ContainerLimits& limits) {
-  launch::Request request;
+Result<launch::Request> Containerizer::prepare(const std::string& container, const ContainerLimits& limits,
+                                               launch::Request settings) {
+  launch::Request request = std::move(settings);
   if (cgroups_) {
     Status status = cgroups_->create(container);
     if (status) status = cgroups_->applyLimits(container, cgroupLimits(options_, limits));
@@ -75,17 +79,20 @@ Result<launch::Request> Containerizer::prepare(const std::string& container, con
     request.cgroupProcsFiles = cgroups_->procsFiles(container);
   }
   if (options_.has(Isolator::kPosixRlimits) && limits.memoryBytes > 0) {
-    request.rlimits.emplace_back("data", limits.memoryBytes);
+    const bool asked = std::any_of(request.rlimits.begin(), request.rlimits.end(),
+                                   [](const launch::Rlimit& limit) { return limit.name == "data"; });
+    if (!asked) request.rlimits.push_back({"data", limits.memoryBytes, limits.memoryBytes});
   }
   request.pidNamespace = options_.has(Isolator::kNamespacesPid);
-  request.mountNamespace = request.pidNamespace || options_.has(Isolator::kFilesystemLinux);
+  request.mountNamespace = request.pidNamespace || options_.has(Isolator::kFilesystemLinux) || !request.mounts.empty();
   return request;
 }
 
-Result<pid_t> Containerizer::launch(const std::string& container, const ContainerLimits& limits, SpawnOptions spawn) {
-  auto request = prepare(container, limits);
+Result<pid_t> Containerizer::launch(const std::string& container, const ContainerLimits& limits, SpawnOptions spawn,
+                                    launch::Request settings) {
+  auto request = prepare(container, limits, std::move(settings));
   if (!request) return request.status();
-  if (!request->cgroupProcsFiles.empty() || !request->rlimits.empty() || request->mountNamespace) {
+  if (!request->cgroupProcsFiles.empty() || !request->rlimits.empty() || request->mountNamespace || request->user) {
     request->executable = std::move(spawn.path);
     request->argv = std::move(spawn.argv);
     spawn.path = options_.launchHelperPath;

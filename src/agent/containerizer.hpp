@@ -46,10 +46,14 @@ class Containerizer {
   std::string describe() const;
 
   // Creates and limits the container's cgroups and returns what
-  // mezzo-launch must do to put a program inside it (no program yet). The
-  // agent's task supervisor launches command tasks with it.
-  Result<launch::Request> prepare(const std::string& container, const ContainerLimits& limits);
-  Result<pid_t> launch(const std::string& container, const ContainerLimits& limits, SpawnOptions spawn);
+  // mezzo-launch must do to put a program inside it (no program yet):
+  // `settings` (the container's own rlimits, volumes and user) plus the
+  // isolators' cgroups, rlimits and namespaces. The agent's task supervisor
+  // launches command tasks with it.
+  Result<launch::Request> prepare(const std::string& container, const ContainerLimits& limits,
+                                  launch::Request settings);
+  Result<pid_t> launch(const std::string& container, const ContainerLimits& limits, SpawnOptions spawn,
+                       launch::Request settings);
   // New limits for a running container (a task was added to its executor).
   Status update(const std::string& container, const ContainerLimits& limits);
 

@@ -3,6 +3,7 @@
 // step with its tasks, noticing the kernel's OOM kills (reported as
 // TASK_FAILED / REASON_CONTAINER_LIMITATION_MEMORY), destroying containers,
 // re-finding them after a restart, and /monitor/statistics.
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <boost/asio/posix/descriptor_base.hpp>
 
 #include "agent/agent_daemon.hpp"
+#include "agent/container_config.hpp"
 #include "agent/containerizer.hpp"
 #include "mezzo/common/resources.hpp"
 
@@ -52,9 +54,23 @@ ContainerLimits AgentDaemon::containerLimitsOf(const FrameworkRecord& framework,
   const ExecutorId executorId(executor.info.executor_id().value());
   auto sum = Resources::fromProto(executor.info.resources());
   Resources total = sum ? std::move(*sum) : Resources();
+  const Resources own = total;
+  // TaskInfo.limits: a task without a limit counts with its request.
+  double cpuLimits = 0;
+  double memLimits = 0;
+  BurstLimits burst;
   auto add = [&](const v1::Task& task) {
     if (isTerminalTaskState(task.state())) return;
-    if (auto resources = Resources::fromProto(task.resources())) total += *resources;
+    auto resources = Resources::fromProto(task.resources());
+    if (resources) total += *resources;
+    const double cpus = resources ? resources->cpus() : 0;
+    const double mem = resources ? resources->mem() : 0;
+    auto cpuLimit = task.limits().find("cpus");
+    auto memLimit = task.limits().find("mem");
+    cpuLimits += cpuLimit != task.limits().end() ? cpuLimit->second.value() : cpus;
+    memLimits += memLimit != task.limits().end() ? memLimit->second.value() : mem;
+    if (cpuLimit != task.limits().end()) burst.cpus = 0;
+    if (memLimit != task.limits().end()) burst.mem = 0;
   };
   if (executor.commandExecutor) {
     // Its one task has the executor's id: no scan over the framework's tasks.
@@ -65,13 +81,69 @@ ContainerLimits AgentDaemon::containerLimitsOf(const FrameworkRecord& framework,
       if (executorOf(task) == executorId) add(task);
     }
   }
-  return containerLimits(total, executor.commandExecutor);
+  if (burst.cpus) burst.cpus = cpuLimits + own.cpus();
+  if (burst.mem) burst.mem = memLimits + own.mem();
+  return containerLimits(total, executor.commandExecutor, burst);
 }
 
 Result<pid_t> AgentDaemon::launchContainer(const FrameworkRecord& framework, ExecutorRecord& executor,
                                            SpawnOptions spawn) {
   executor.limits = containerLimitsOf(framework, executor);
-  return containerizer_->launch(executor.containerId, executor.limits, std::move(spawn));
+  return containerizer_->launch(executor.containerId, executor.limits, std::move(spawn), executor.settings);
+}
+
+Status AgentDaemon::configureContainer(const FrameworkRecord& framework, ExecutorRecord& executor) {
+  const v1::ExecutorInfo& info = executor.info;
+  if (flags_.switchUser) {
+    auto user = containerUser(info.command(), framework.info.user());
+    if (!user) return Status(user.status().code(), "Failed to chown the sandbox to its user: " + user.error());
+    executor.settings.user = *user;
+  }
+  if (!info.has_container()) return Status::ok();
+  auto settings = containerSettings(info.container(), {executor.directory, ""},
+                                    containerizer_->options().has(Isolator::kFilesystemLinux));
+  if (!settings) return settings.status();
+  const std::string inSandbox = executor.directory + "/";
+  for (const launch::BindMount& mount : settings->mounts) {
+    std::error_code ec;
+    // A sandbox path is created (as Mesos's sandbox_path isolator does); a host path must exist.
+    if (mount.source.starts_with(inSandbox)) std::filesystem::create_directories(mount.source, ec);
+    if (!std::filesystem::exists(mount.source, ec)) {
+      return Status::invalidArgument("Path '" + mount.source + "' of volume '" + mount.target + "' does not exist");
+    }
+    // Mount points outside the sandbox are never created on the host (as Mesos).
+    if (!mount.target.starts_with(inSandbox) && !std::filesystem::exists(mount.target, ec)) {
+      return Status::invalidArgument("Mount point '" + mount.target +
+                                     "' is an absolute path. It must exist if the container shares the host "
+                                     "filesystem");
+    }
+  }
+  executor.settings.rlimits = std::move(settings->rlimits);
+  executor.settings.mounts = std::move(settings->mounts);
+  return Status::ok();
+}
+
+Status AgentDaemon::giveSandboxToUser(const ExecutorRecord& executor) {
+  if (!executor.settings.user) return Status::ok();
+  for (const char* name : {"/stdout", "/stderr"}) {
+    const int fd = ::open((executor.directory + name).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0) ::close(fd);
+  }
+  return chownTree(executor.directory, *executor.settings.user);
+}
+
+std::string AgentDaemon::unsupportedInGroup(const v1::TaskGroupInfo& group) const {
+  for (const v1::TaskInfo& task : group.tasks()) {
+    const std::string prefix = "Task " + task.task_id().value() + " of the group: ";
+    if (flags_.switchUser && task.command().has_user()) {
+      if (auto user = lookUpUser(task.command().user()); !user) return prefix + user.error();
+    }
+    if (auto rlimits = rlimitsOf(task.container().rlimit_info()); !rlimits) return prefix + rlimits.error();
+    if (task.container().volumes_size() > 0) {
+      return prefix + "volumes of a task in a group are not supported; give them to the executor's ContainerInfo";
+    }
+  }
+  return {};
 }
 
 void AgentDaemon::updateContainerLimits(FrameworkRecord& framework, ExecutorRecord& executor) {
@@ -79,7 +151,7 @@ void AgentDaemon::updateContainerLimits(FrameworkRecord& framework, ExecutorReco
   // No container yet while fetching: it is sized at its launch.
   if (executor.state == ExecutorRecord::State::kFetching) return;
   ContainerLimits limits = containerLimitsOf(framework, executor);
-  if (limits.cpus == executor.limits.cpus && limits.memoryBytes == executor.limits.memoryBytes) return;
+  if (limits == executor.limits) return;
   executor.limits = limits;
   Status status = containerizer_->update(executor.containerId, limits);
   if (!status) spdlog::warn("Cannot update the limits of container {}: {}", executor.containerId, status.message());

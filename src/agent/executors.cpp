@@ -56,6 +56,9 @@ v1::ExecutorInfo AgentDaemon::commandExecutorInfo(const FrameworkRecord& framewo
   info.mutable_command()->set_shell(false);
   info.mutable_command()->add_arguments("mezzo-executor");
   if (task.has_labels()) *info.mutable_labels() = task.labels();
+  // The command executor's container is the task's, run as the task's user (as Mesos).
+  if (task.command().has_user()) info.mutable_command()->set_user(task.command().user());
+  if (task.has_container()) *info.mutable_container() = task.container();
   return info;
 }
 
@@ -78,6 +81,11 @@ std::map<std::string, std::string> AgentDaemon::executorEnvironment(const Framew
   env["MESOS_SLAVE_ID"] = agentId_;
   env["MESOS_SLAVE_PID"] = "slave(1)@" + advertisedEndpoint_;
   env["MESOS_HTTP_COMMAND_EXECUTOR"] = "1";
+  if (executor.info.type() == v1::ExecutorInfo::DEFAULT) {
+    // The default executor starts tasks of a group as their user / with their rlimits through it.
+    env["MEZZO_LAUNCH_HELPER"] = containerizer_->options().launchHelperPath;
+    env["MEZZO_SWITCH_USER"] = flags_.switchUser ? "1" : "0";
+  }
   if (framework.info.checkpoint()) {
     env["MESOS_RECOVERY_TIMEOUT"] = "15mins";
     // Half the re-registration timeout: a retry always lands inside it.
@@ -109,6 +117,10 @@ Result<ExecutorRecord*> AgentDaemon::launchExecutor(FrameworkRecord& framework, 
   fs::create_directory_symlink(record->containerId, latest, ec);
   if (ec) spdlog::warn("Failed to link {}: {}", latest.string(), ec.message());
   record->timer = std::make_unique<boost::asio::steady_timer>(io_);
+  if (Status configured = configureContainer(framework, *record); !configured) {
+    fs::remove_all(record->directory, ec);
+    return configured;
+  }
 
   const ExecutorId executorId(info.executor_id().value());
   if (!fetch.uris.empty()) {
@@ -130,6 +142,7 @@ Result<ExecutorRecord*> AgentDaemon::launchExecutor(FrameworkRecord& framework, 
 }
 
 Status AgentDaemon::spawnExecutor(FrameworkRecord& framework, ExecutorRecord& executor) {
+  if (Status given = giveSandboxToUser(executor); !given) return given;
   if (executor.supervised) return spawnSupervisedTask(framework, executor);
   const v1::ExecutorInfo& info = executor.info;
   SpawnOptions spawn;

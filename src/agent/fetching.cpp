@@ -135,6 +135,8 @@ void AgentDaemon::onGroupFetched(const ExecutorKey& key, const std::string& cont
     }
     return;
   }
+  // Fetched as the agent: the files belong to the executor's user.
+  if (Status given = giveSandboxToUser(*executor); !given) spdlog::warn("{}", given.message());
   deliverTaskGroup(*fw, *executor, group);
 }
 

@@ -1,5 +1,6 @@
 #include "agent/isolation.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -67,10 +68,12 @@ std::string isolatorName(Isolator isolator) {
   return "unknown";
 }
 
-ContainerLimits containerLimits(const Resources& resources, bool commandExecutor) {
+ContainerLimits containerLimits(const Resources& resources, bool commandExecutor, const BurstLimits& burst) {
   ContainerLimits limits;
   limits.cpus = resources.cpus();
-  const double mebibytes = resources.mem();
+  if (burst.cpus && *burst.cpus > limits.cpus) limits.cpuQuota = *burst.cpus;
+  const double mebibytes = burst.mem ? std::max(*burst.mem, resources.mem()) : resources.mem();
+  if (std::isinf(mebibytes)) return limits;
   if (mebibytes > 0) {
     limits.memoryBytes = static_cast<uint64_t>(std::llround(mebibytes * 1024 * 1024));
     if (commandExecutor) limits.memoryBytes += kCommandExecutorMemoryBytes;

@@ -17,7 +17,8 @@
 //                  /proc of its own (implies a mount namespace); it and
 //                  every task see only the container's processes
 //   filesystem/linux  the container has its own mount namespace (slave
-//                  propagation: host mounts reach it, its mounts stay in)
+//                  propagation: host mounts reach it, its mounts stay in);
+//                  ContainerInfo volumes are bind-mounted in it
 //
 // Launchers: `linux` tracks and destroys a container through its cgroup
 // (v1 freezer; v2 cgroup.kill/cgroup.freeze; nothing escapes by calling
@@ -30,6 +31,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -75,8 +77,18 @@ std::string isolatorName(Isolator isolator);
 
 // What a container may use.
 struct ContainerLimits {
-  double cpus = 0;           // 0 = no cpu limit
+  double cpus = 0;           // 0 = no cpu limit; the cpu weight (shares)
   uint64_t memoryBytes = 0;  // 0 = no memory limit
+  double cpuQuota = 0;       // CFS quota in cpus: 0 = `cpus`, infinity = none (TaskInfo.limits)
+  bool operator==(const ContainerLimits&) const = default;
+};
+
+// TaskInfo.limits summed over a container: the cpus and mem (MB) it may
+// burst to; a task without a limit counts with its request; infinity =
+// unlimited. Unset: no task of the container has such a limit.
+struct BurstLimits {
+  std::optional<double> cpus;
+  std::optional<double> mem;
 };
 
 // The memory the built-in command executor itself needs, added to its
@@ -84,7 +96,10 @@ struct ContainerLimits {
 // while its task runs.
 inline constexpr uint64_t kCommandExecutorMemoryBytes = 32ull << 20;
 
-// Limits for an executor with `resources` (its own plus its tasks').
-ContainerLimits containerLimits(const Resources& resources, bool commandExecutor);
+// Limits for an executor with `resources` (its own plus its tasks'): the
+// memory limit is the burst mem limit when there is one (plus the command
+// executor's own memory), none when it is infinite; the CFS quota is the
+// burst cpus limit when there is one (as Mesos 1.11).
+ContainerLimits containerLimits(const Resources& resources, bool commandExecutor, const BurstLimits& burst = {});
 
 }  // namespace mezzo::agent

@@ -259,6 +259,10 @@ void AgentDaemon::runTaskGroup(const internal::AgentEvent::RunTaskGroup& run) {
     return failAll(partitionAware(fw.info) ? v1::TASK_DROPPED : v1::TASK_LOST,
                    v1::TaskStatus::REASON_EXECUTOR_TERMINATED, "Executor is terminating");
   }
+  if (std::string reason = unsupportedInGroup(group); !reason.empty()) {
+    spdlog::warn("Refusing a task group of framework {}: {}", fw.id.value(), reason);
+    return failAll(v1::TASK_FAILED, v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED, reason);
+  }
   if (executor == nullptr) {
     auto launched = launchExecutor(fw, info, false, fetchPlanForGroup(fw, info, group));
     if (!launched) {

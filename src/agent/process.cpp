@@ -3,12 +3,16 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -197,6 +201,54 @@ bool sessionLeaderAlive(pid_t sid) {
   if (!std::getline(stat, line)) return false;
   char state = 0;
   return sessionOf(line, &state) == sid && state != 'Z' && state != 'X';
+}
+
+Result<launch::UserIds> lookUpUser(const std::string& name) {
+  passwd entry{};
+  passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  int rc = 0;
+  while ((rc = getpwnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found)) == ERANGE) {
+    buffer.resize(buffer.size() * 2);
+  }
+  if (rc != 0) return Status::ioError("Cannot look up user '" + name + "': " + std::strerror(rc));
+  if (found == nullptr) return Status::notFound("No such user '" + name + "'");
+  launch::UserIds user{entry.pw_uid, entry.pw_gid, {}};
+  int count = 32;
+  user.groups.resize(static_cast<size_t>(count));
+  while (getgrouplist(name.c_str(), entry.pw_gid, user.groups.data(), &count) < 0) {
+    user.groups.resize(static_cast<size_t>(count) * 2);
+    count = static_cast<int>(user.groups.size());
+  }
+  user.groups.resize(static_cast<size_t>(count));
+  return user;
+}
+
+Result<std::optional<launch::UserIds>> containerUser(const v1::CommandInfo& command, const std::string& frameworkUser) {
+  const std::string& name = command.has_user() ? command.user() : frameworkUser;
+  if (name.empty()) return std::optional<launch::UserIds>();
+  auto user = lookUpUser(name);
+  if (!user) return user.status();
+  if (user->uid == geteuid()) return std::optional<launch::UserIds>();
+  return std::optional<launch::UserIds>(std::move(*user));
+}
+
+Status chownTree(const std::string& path, const launch::UserIds& user) {
+  std::error_code ec;
+  auto give = [&](const std::filesystem::path& entry) -> Status {
+    if (lchown(entry.c_str(), user.uid, user.gid) != 0) {
+      return Status::ioError("Cannot chown " + entry.string() + ": " + std::strerror(errno));
+    }
+    return Status::ok();
+  };
+  if (Status status = give(path); !status) return status;
+  if (!std::filesystem::is_directory(std::filesystem::symlink_status(path, ec))) return Status::ok();
+  for (auto it = std::filesystem::recursive_directory_iterator(path, ec); !ec && it != std::filesystem::end(it);
+       it.increment(ec)) {
+    if (Status status = give(it->path()); !status) return status;
+  }
+  if (ec) return Status::ioError("Cannot walk " + path + ": " + ec.message());
+  return Status::ok();
 }
 
 std::string describeWaitStatus(int status) {

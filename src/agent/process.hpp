@@ -12,10 +12,12 @@
 #include <sys/types.h>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "agent/launch_helper.hpp"
 #include "mezzo/common/status.hpp"
 #include "mezzo/v1/mesos.pb.h"
 
@@ -68,5 +70,19 @@ bool sessionLeaderAlive(pid_t sid);
 
 // "exited with status 3", "terminated with signal SIGKILL".
 std::string describeWaitStatus(int status);
+
+// The ids of the user `name`: uid, primary gid and every group it belongs
+// to (NSS lookups: may block briefly). kNotFound "No such user 'x'" when the
+// user does not exist here.
+Result<launch::UserIds> lookUpUser(const std::string& name);
+
+// The user a container of `framework` runs as with --switch_user (Mesos's
+// rule): `command.user` when set, else the framework's user; nullopt when
+// that is empty or is this process's own user (nothing to switch).
+Result<std::optional<launch::UserIds>> containerUser(const v1::CommandInfo& command, const std::string& frameworkUser);
+
+// Gives `path` and everything below it (symbolic links themselves, not
+// their targets) to `user`.
+Status chownTree(const std::string& path, const launch::UserIds& user);
 
 }  // namespace mezzo::agent

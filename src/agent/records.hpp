@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "agent/isolation.hpp"
+#include "agent/launch_helper.hpp"
 #include "agent/supervisor_protocol.hpp"
 #include "mezzo/common/clock.hpp"
 #include "mezzo/common/codec.hpp"
@@ -91,6 +92,9 @@ struct ExecutorRecord {
   EndReason endReason = EndReason::kNone;
   TimePoint launchedAt{};
   ContainerLimits limits;  // what the container may use (executor + live tasks)
+  // The container's user (--switch_user), rlimits and volumes, from its
+  // ContainerInfo (container_config.hpp); checked at launch.
+  launch::Request settings;
   // Readable on an OOM event of the container's memory cgroup (cgroups/mem).
   std::unique_ptr<boost::asio::posix::stream_descriptor> oomWatch;
 

@@ -155,7 +155,7 @@ Status AgentDaemon::spawnSupervisedTask(FrameworkRecord& framework, ExecutorReco
     if (variable.type() == v1::Environment::Variable::VALUE) environment[variable.name()] = variable.value();
   }
   executor.limits = containerLimitsOf(framework, executor);
-  auto request = containerizer_->prepare(executor.containerId, executor.limits);
+  auto request = containerizer_->prepare(executor.containerId, executor.limits, executor.settings);
   if (!request) return request.status();
   request->executable = line->first;
   request->argv = line->second;

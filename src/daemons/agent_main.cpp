@@ -129,6 +129,9 @@ void addIsolationFlags(CLI::App& app, mezzo::agent::AgentFlags& flags) {
       ->capture_default_str();
   app.add_option("--cgroups_pids_max", flags.cgroupsPidsMax, "pids.max of each container (cgroups/pids)")
       ->capture_default_str();
+  app.add_option("--switch_user", flags.switchUser,
+                 "Run tasks and executors as their user (CommandInfo.user, else FrameworkInfo.user)")
+      ->capture_default_str();
   app.add_option("--launcher_helper", flags.launchHelperPath, "The mezzo-launch helper (default: beside the agent)");
 }
 

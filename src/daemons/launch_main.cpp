@@ -73,6 +73,7 @@ constexpr int kForwardedSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, 
     for (int signal : kForwardedSignals) ::signal(signal, SIG_DFL);
     sigprocmask(SIG_SETMASK, &previous, nullptr);
     check(mezzo::launch_setup::mountProc());
+    if (request.user) check(mezzo::launch_setup::switchUser(*request.user));
     check(mezzo::launch_setup::exec(request.executable, request.argv, nullptr));
   }
   child = pid;
@@ -103,6 +104,8 @@ int main(int argc, char** argv) {
     if (unshare(flags) != 0) check(std::string("cannot create namespaces: ") + std::strerror(errno));
     check(mezzo::launch_setup::makeMountsSlave());
   }
+  check(mezzo::launch_setup::bindMounts(request->mounts));
   if (request->pidNamespace) forkContainerInit(*request);
+  if (request->user) check(mezzo::launch_setup::switchUser(*request->user));
   check(mezzo::launch_setup::exec(request->executable, request->argv, nullptr));
 }

@@ -1,8 +1,11 @@
 #include "daemons/launch_setup.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -31,13 +34,62 @@ std::string joinCgroups(const std::vector<std::string>& procsFiles) {
   return {};
 }
 
-std::string setRlimits(const std::vector<std::pair<std::string, uint64_t>>& rlimits) {
-  for (const auto& [name, value] : rlimits) {
-    rlimit limit{static_cast<rlim_t>(value), static_cast<rlim_t>(value)};
-    if (setrlimit(*agent::launch::rlimitResource(name), &limit) != 0) {
-      return "cannot set rlimit " + name + ": " + lastError();
+std::string setRlimits(const std::vector<agent::launch::Rlimit>& rlimits) {
+  for (const agent::launch::Rlimit& limit : rlimits) {
+    const rlimit value{limit.soft, limit.hard};
+    if (setrlimit(*agent::launch::rlimitResource(limit.name), &value) != 0) {
+      return "cannot set rlimit " + limit.name + ": " + lastError();
     }
   }
+  return {};
+}
+
+namespace {
+
+// mkdir -p of `path` (mode 0755).
+std::string makeDirectories(const std::string& path) {
+  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
+    const std::string prefix = path.substr(0, slash);
+    if (mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) return "cannot create " + prefix + ": " + lastError();
+    if (slash == std::string::npos) return {};
+  }
+}
+
+std::string makeMountPoint(const agent::launch::BindMount& mount) {
+  struct stat source {};
+  if (stat(mount.source.c_str(), &source) != 0) return "cannot use " + mount.source + ": " + lastError();
+  if (access(mount.target.c_str(), F_OK) == 0) return {};
+  if (S_ISDIR(source.st_mode)) return makeDirectories(mount.target);
+  const size_t slash = mount.target.rfind('/');
+  if (slash > 0) {
+    if (std::string error = makeDirectories(mount.target.substr(0, slash)); !error.empty()) return error;
+  }
+  const int fd = open(mount.target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return "cannot create " + mount.target + ": " + lastError();
+  close(fd);
+  return {};
+}
+
+}  // namespace
+
+std::string bindMounts(const std::vector<agent::launch::BindMount>& mounts) {
+  for (const agent::launch::BindMount& mount : mounts) {
+    if (std::string error = makeMountPoint(mount); !error.empty()) return error;
+    if (::mount(mount.source.c_str(), mount.target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+      return "cannot mount " + mount.source + " on " + mount.target + ": " + lastError();
+    }
+    const unsigned long readOnly = MS_REMOUNT | MS_BIND | MS_RDONLY;
+    if (mount.readOnly && ::mount(nullptr, mount.target.c_str(), nullptr, readOnly, nullptr) != 0) {
+      return "cannot make " + mount.target + " read-only: " + lastError();
+    }
+  }
+  return {};
+}
+
+std::string switchUser(const agent::launch::UserIds& user) {
+  if (setgroups(user.groups.size(), user.groups.data()) != 0) return "cannot set the groups of the user: " + lastError();
+  if (setgid(user.gid) != 0) return "cannot switch to group " + std::to_string(user.gid) + ": " + lastError();
+  if (setuid(user.uid) != 0) return "cannot switch to user " + std::to_string(user.uid) + ": " + lastError();
   return {};
 }
 

@@ -61,8 +61,12 @@ std::string setUpAndExec(const protocol::LaunchMessage& launch, const agent::lau
     if (!clonedNamespaces && unshare(CLONE_NEWNS) != 0) return "cannot create a mount namespace: " + lastError();
     if (std::string error = launch_setup::makeMountsSlave(); !error.empty()) return error;
   }
+  if (std::string error = launch_setup::bindMounts(request.mounts); !error.empty()) return error;
   if (request.pidNamespace) {
     if (std::string error = launch_setup::mountProc(); !error.empty()) return error;
+  }
+  if (request.user) {
+    if (std::string error = launch_setup::switchUser(*request.user); !error.empty()) return error;
   }
   return launch_setup::exec(request.executable, request.argv, &launch.environment);
 }

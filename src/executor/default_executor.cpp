@@ -117,8 +117,8 @@ bool DefaultExecutor::spawnTask(TaskRun& run) {
   const std::filesystem::path taskDir = sandbox / "tasks" / id;
   std::error_code ec;
   std::filesystem::create_directories(taskDir, ec);
-  auto pid = spawnTaskCommand(run.info, sandbox.string(), ec ? "" : (taskDir / "stdout").string(),
-                              ec ? "" : (taskDir / "stderr").string());
+  auto pid = spawnNestedTask(run.info, sandbox.string(), ec ? "" : (taskDir / "stdout").string(),
+                             ec ? "" : (taskDir / "stderr").string(), {env_.launchHelper, env_.switchUser});
   if (!pid) {
     spdlog::error("Failed to launch task {}: {}", id, pid.error());
     sendStatus(run, v1::TASK_FAILED, pid.error());

@@ -40,6 +40,8 @@ Result<ExecutorEnvironment> ExecutorEnvironment::parse(const Getter& get) {
   env.agent = *agent;
   env.sandbox = get("MESOS_SANDBOX").value_or(get("MESOS_DIRECTORY").value_or(""));
   env.checkpoint = get("MESOS_CHECKPOINT").value_or("0") == "1";
+  env.launchHelper = get("MEZZO_LAUNCH_HELPER").value_or("");
+  env.switchUser = get("MEZZO_SWITCH_USER").value_or("1") != "0";
   for (auto [name, field] : {std::pair{"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", &env.shutdownGracePeriod},
                              std::pair{"MESOS_RECOVERY_TIMEOUT", &env.recoveryTimeout},
                              std::pair{"MESOS_SUBSCRIPTION_BACKOFF_MAX", &env.subscriptionBackoffMax}}) {

@@ -5,7 +5,10 @@
 // Optional: MESOS_CHECKPOINT ("1" = reconnect across agent restarts),
 // MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD (default 5secs),
 // MESOS_RECOVERY_TIMEOUT (default 15mins), MESOS_SUBSCRIPTION_BACKOFF_MAX
-// (default 2secs), MESOS_SANDBOX / MESOS_DIRECTORY.
+// (default 2secs), MESOS_SANDBOX / MESOS_DIRECTORY; Mezzo's own
+// MEZZO_LAUNCH_HELPER (the agent's mezzo-launch) and MEZZO_SWITCH_USER
+// ("0" = the agent runs with --switch_user=false), which the default
+// executor needs to run a task as its user or with its rlimits.
 //
 // Thread-safety: a value; parse() only reads the getter it is given.
 #pragma once
@@ -25,6 +28,8 @@ struct ExecutorEnvironment {
   std::string executorId;
   net::Endpoint agent;
   std::string sandbox;
+  std::string launchHelper;  // empty: tasks of a group cannot change user or rlimits
+  bool switchUser = true;
   bool checkpoint = false;
   Duration shutdownGracePeriod = std::chrono::seconds(5);
   Duration recoveryTimeout = std::chrono::minutes(15);

@@ -3,8 +3,11 @@
 
 #include <sys/wait.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 
+#include "agent/container_config.hpp"
 #include "agent/process.hpp"
 
 namespace mezzo::executor {
@@ -21,8 +24,10 @@ Duration killGracePeriod(const std::optional<v1::KillPolicy>& policy, const v1::
   return std::max(grace, Duration::zero());
 }
 
-Result<pid_t> spawnCommand(const v1::CommandInfo& command, const std::string& workingDirectory,
-                           const std::string& stdoutPath, const std::string& stderrPath) {
+namespace {
+
+Result<agent::SpawnOptions> commandSpawn(const v1::CommandInfo& command, const std::string& workingDirectory,
+                                         const std::string& stdoutPath, const std::string& stderrPath) {
   auto line = agent::commandLine(command);
   if (!line) return Status::invalidArgument("Invalid command: " + line.error());
   std::map<std::string, std::string> overrides;
@@ -37,9 +42,61 @@ Result<pid_t> spawnCommand(const v1::CommandInfo& command, const std::string& wo
   spawn.stdoutPath = stdoutPath;
   spawn.stderrPath = stderrPath;
   spawn.grouping = agent::SpawnOptions::Grouping::kNewProcessGroup;
-  auto pid = agent::spawnProcess(spawn);
+  return spawn;
+}
+
+Result<pid_t> spawn(const agent::SpawnOptions& options) {
+  auto pid = agent::spawnProcess(options);
   if (!pid) return Status::internal("Failed to launch the command: " + pid.error());
   return *pid;
+}
+
+// Creates the task's output files and gives them and their directory to `user`.
+Status giveOutputTo(const agent::launch::UserIds& user, const std::string& stdoutPath, const std::string& stderrPath) {
+  for (const std::string& path : {stdoutPath, stderrPath}) {
+    if (path.empty()) continue;
+    std::ofstream(path, std::ios::app).close();
+    if (Status status = agent::chownTree(path, user); !status) return status;
+  }
+  if (stdoutPath.empty()) return Status::ok();
+  return agent::chownTree(std::filesystem::path(stdoutPath).parent_path().string(), user);
+}
+
+}  // namespace
+
+Result<pid_t> spawnCommand(const v1::CommandInfo& command, const std::string& workingDirectory,
+                           const std::string& stdoutPath, const std::string& stderrPath) {
+  auto options = commandSpawn(command, workingDirectory, stdoutPath, stderrPath);
+  if (!options) return options.status();
+  return spawn(*options);
+}
+
+Result<pid_t> spawnNestedTask(const v1::TaskInfo& task, const std::string& workingDirectory,
+                              const std::string& stdoutPath, const std::string& stderrPath,
+                              const NestedTaskLaunch& how) {
+  if (!task.has_command()) return Status::invalidArgument("Task has no command");
+  auto options = commandSpawn(task.command(), workingDirectory, stdoutPath, stderrPath);
+  if (!options) return options.status();
+  agent::launch::Request request;
+  if (how.switchUser && task.command().has_user()) {
+    auto user = agent::containerUser(task.command(), "");
+    if (!user) return Status(user.status().code(), "Cannot run the task as its user: " + user.error());
+    request.user = *user;
+  }
+  auto rlimits = agent::rlimitsOf(task.container().rlimit_info());
+  if (!rlimits) return rlimits.status();
+  request.rlimits = std::move(*rlimits);
+  if (!request.user && request.rlimits.empty()) return spawn(*options);
+  if (how.launchHelper.empty()) return Status::internal("No launch helper (MEZZO_LAUNCH_HELPER) to set up the task");
+  if (request.user) {
+    if (Status given = giveOutputTo(*request.user, stdoutPath, stderrPath); !given) return given;
+  }
+  request.executable = std::move(options->path);
+  request.argv = std::move(options->argv);
+  options->path = how.launchHelper;
+  options->argv = agent::launch::toArguments(request);
+  options->argv.insert(options->argv.begin(), "mezzo-launch");
+  return spawn(*options);
 }
 
 Result<pid_t> spawnTaskCommand(const v1::TaskInfo& task, const std::string& workingDirectory,

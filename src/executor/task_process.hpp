@@ -42,6 +42,20 @@ Result<pid_t> spawnCommand(const v1::CommandInfo& command, const std::string& wo
 Result<pid_t> spawnTaskCommand(const v1::TaskInfo& task, const std::string& workingDirectory,
                                const std::string& stdoutPath, const std::string& stderrPath);
 
+// A task of a group, as the default executor starts it: as
+// spawnTaskCommand(), but through `launchHelper` (mezzo-launch) when the
+// task asks for another user (CommandInfo.user, with `switchUser`) or for
+// rlimits (ContainerInfo.rlimit_info); its output files and directory are
+// then given to that user. Fails with the reason (unknown user, bad rlimit,
+// no helper) without starting anything.
+struct NestedTaskLaunch {
+  std::string launchHelper;
+  bool switchUser = true;
+};
+Result<pid_t> spawnNestedTask(const v1::TaskInfo& task, const std::string& workingDirectory,
+                              const std::string& stdoutPath, const std::string& stderrPath,
+                              const NestedTaskLaunch& how);
+
 // TASK_KILLED when killed on request, TASK_FINISHED on exit 0, else TASK_FAILED.
 v1::TaskState terminalStateOf(int waitStatus, bool killing);
 

@@ -12,16 +12,21 @@
 // isolators need or our root is not writable. Each test uses its own
 // --cgroups_root.
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <map>
 #include <thread>
 
 #include "agent/container_cgroups.hpp"
 #include "harness/process.hpp"
 #include "harness/scheduler_session.hpp"
+#include "harness/task_updates.hpp"
+#include "mezzo/common/task_states.hpp"
 
 namespace mezzo::testing {
 namespace {
@@ -288,6 +293,202 @@ TEST_F(AgentIsolationTest, UnknownIsolatorStopsTheAgentWithAReason) {
   EXPECT_TRUE(waitUntil([&] { return !agent.running(); }, 10s));
   EXPECT_NE(agent.log().find("Unknown isolator 'gpu/nvidia'"), std::string::npos) << agent.log();
   fs::remove_all(dir);
+}
+
+// ------------------------------------------------ users, rlimits, volumes
+// (--switch_user, ContainerInfo.rlimit_info and volumes, TaskInfo.limits)
+
+// Why tasks cannot be run as another user here, or empty.
+std::string cannotSwitchUsers() {
+  if (geteuid() != 0) return "the tests do not run as root";
+  if (getpwnam("nobody") == nullptr) return "there is no user 'nobody'";
+  return {};
+}
+
+class ContainerSettingsTest : public AgentIsolationTest {
+ protected:
+  // The data of `file` in the latest run of `executor`'s sandbox.
+  std::string sandboxFile(const std::string& executor, const std::string& file) {
+    json read = getJson(agent(), "/files/read?path=/frameworks/" + session->frameworkId() + "/executors/" + executor +
+                                     "/runs/latest/" + file + "&offset=0");
+    return read.is_object() ? read["data"].get<std::string>() : std::string();
+  }
+
+  // Runs `tasks` (out of one offer) to their ends; the last update of each, by task id.
+  std::map<std::string, v1::TaskStatus> runToEnd(const std::vector<v1::TaskInfo>& tasks) {
+    EXPECT_EQ(session->call(launchCall(offer, tasks))->status, 202u);
+    std::vector<std::string> ids;
+    for (const v1::TaskInfo& task : tasks) ids.push_back(task.task_id().value());
+    Seen seen = collectUpdates(*session, [&](const Seen& s) { return allIn(s, ids, isTerminalState); });
+    EXPECT_TRUE(allIn(seen, ids, isTerminalState)) << cluster->agentProcess(0).log();
+    std::map<std::string, v1::TaskStatus> last;
+    for (const auto& [id, statuses] : seen) last[id] = statuses.back();
+    return last;
+  }
+  v1::TaskStatus runToEnd(const v1::TaskInfo& task) { return runToEnd(std::vector{task})[task.task_id().value()]; }
+
+  // A task printing its user and its sandbox's owner, as `user`.
+  v1::TaskInfo whoAmI(const std::string& id, const std::string& user) {
+    v1::TaskInfo task = commandTask(id, offer, "id -un; stat -c %U \"$MESOS_SANDBOX\"");
+    task.mutable_command()->set_user(user);
+    return task;
+  }
+
+  void runsAsNobody(const std::string& commandTasks) {
+    if (std::string reason = cannotSwitchUsers(); !reason.empty()) GTEST_SKIP() << reason;
+    start(ClusterOptions().withAgentFlag("--command_tasks=" + commandTasks));
+    // A fetched file is the user's too.
+    const fs::path fetched = cluster->workDir() / "fetched.txt";
+    std::ofstream(fetched) << "data\n";
+    v1::TaskInfo who = whoAmI("who", "nobody");
+    who.mutable_command()->set_value(who.command().value() + "; stat -c %U fetched.txt");
+    who.mutable_command()->add_uris()->set_value(fetched.string());
+    auto ended = runToEnd({who, whoAmI("ghost", "no-such-user-here")});
+    const v1::TaskStatus& status = ended["who"];
+    EXPECT_EQ(status.state(), v1::TASK_FINISHED) << status.message() << sandboxFile("who", "stderr");
+    EXPECT_EQ(sandboxFile("who", "stdout"), "nobody\nnobody\nnobody\n") << sandboxFile("who", "stderr");
+
+    const v1::TaskStatus& unknown = ended["ghost"];
+    EXPECT_EQ(unknown.state(), v1::TASK_FAILED);
+    EXPECT_EQ(unknown.reason(), v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
+    EXPECT_NE(unknown.message().find("No such user 'no-such-user-here'"), std::string::npos) << unknown.message();
+  }
+};
+
+TEST_F(ContainerSettingsTest, SupervisedCommandTaskRunsAsItsUser) { runsAsNobody("supervised"); }
+
+TEST_F(ContainerSettingsTest, CommandExecutorTaskRunsAsItsUser) { runsAsNobody("executor"); }
+
+TEST_F(ContainerSettingsTest, TaskOfAGroupRunsAsItsUser) {
+  if (std::string reason = cannotSwitchUsers(); !reason.empty()) GTEST_SKIP() << reason;
+  start(ClusterOptions());
+  ASSERT_EQ(session->call(launchGroupCall(offer, defaultExecutor("group", offer), {whoAmI("member", "nobody")}))->status,
+            202u);
+  auto statuses = session->followTask("member", v1::TASK_FINISHED, 30s);
+  ASSERT_FALSE(statuses.empty());
+  EXPECT_EQ(statuses.back().state(), v1::TASK_FINISHED) << statuses.back().message();
+  // The executor (the framework's user, root) shares its sandbox; the task's own output is nobody's.
+  EXPECT_EQ(sandboxFile("group", "tasks/member/stdout"), "nobody\nroot\n") << sandboxFile("group", "stderr");
+}
+
+TEST_F(ContainerSettingsTest, TaskOfAGroupWithAnUnknownUserFails) {
+  start(ClusterOptions());
+  ASSERT_EQ(session->call(launchGroupCall(offer, defaultExecutor("group2", offer),
+                                          {whoAmI("stranger", "no-such-user-here")}))
+                ->status,
+            202u);
+  auto failed = session->followTask("stranger", v1::TASK_FAILED, 30s);
+  ASSERT_FALSE(failed.empty());
+  EXPECT_EQ(failed.back().state(), v1::TASK_FAILED);
+  EXPECT_NE(failed.back().message().find("No such user"), std::string::npos) << failed.back().message();
+}
+
+TEST_F(ContainerSettingsTest, SwitchUserFalseRunsAsTheAgentsUser) {
+  if (std::string reason = cannotSwitchUsers(); !reason.empty()) GTEST_SKIP() << reason;
+  start(ClusterOptions().withAgentFlag("--switch_user=false"));
+  v1::TaskStatus status = runToEnd(whoAmI("who", "no-such-user-here"));
+  EXPECT_EQ(status.state(), v1::TASK_FINISHED) << status.message();
+  EXPECT_EQ(sandboxFile("who", "stdout"), "root\nroot\n");
+}
+
+TEST_F(ContainerSettingsTest, RlimitInfoSetsTheTasksLimits) {
+  start(ClusterOptions());
+  v1::TaskInfo task = commandTask("limited", offer, "ulimit -n; ulimit -Hn; ulimit -c");
+  v1::ContainerInfo* container = task.mutable_container();
+  container->set_type(v1::ContainerInfo::MESOS);
+  auto* nofile = container->mutable_rlimit_info()->add_rlimits();
+  nofile->set_type(v1::RLimitInfo::RLimit::RLMT_NOFILE);
+  nofile->set_soft(123);
+  nofile->set_hard(456);
+  container->mutable_rlimit_info()->add_rlimits()->set_type(v1::RLimitInfo::RLimit::RLMT_CORE);  // unlimited
+
+  // Only one of soft and hard: refused with the reason, nothing runs.
+  v1::TaskInfo bad = commandTask("half", offer, "true");
+  bad.mutable_container()->set_type(v1::ContainerInfo::MESOS);
+  auto* half = bad.mutable_container()->mutable_rlimit_info()->add_rlimits();
+  half->set_type(v1::RLimitInfo::RLimit::RLMT_NOFILE);
+  half->set_soft(10);
+  auto ended = runToEnd({task, bad});
+  const v1::TaskStatus& status = ended["limited"];
+  EXPECT_EQ(status.state(), v1::TASK_FINISHED) << status.message();
+  EXPECT_EQ(sandboxFile("limited", "stdout"), "123\n456\nunlimited\n") << sandboxFile("limited", "stderr");
+  const v1::TaskStatus& refused = ended["half"];
+  EXPECT_EQ(refused.state(), v1::TASK_FAILED);
+  EXPECT_NE(refused.message().find("RLMT_NOFILE must set both"), std::string::npos) << refused.message();
+}
+
+TEST_F(ContainerSettingsTest, MemoryLimitAboveTheRequestIsTheCgroupLimit) {
+  if (!cgroupsUsable()) GTEST_SKIP() << "cgroups not usable here: " << skipReason;
+  start(ClusterOptions().withAgentFlag(kCgroupIsolation));
+  v1::TaskInfo task = commandTask("bursty", offer, "sleep 60", "cpus:0.1;mem:64");
+  (*task.mutable_limits())["mem"].set_value(128);
+  (*task.mutable_limits())["cpus"].set_value(std::numeric_limits<double>::infinity());
+  ASSERT_EQ(session->call(launchCall(offer, {task}))->status, 202u);
+  auto statuses = session->followTask("bursty", v1::TASK_RUNNING);
+  ASSERT_FALSE(statuses.empty());
+  ASSERT_EQ(statuses.back().state(), v1::TASK_RUNNING) << statuses.back().message();
+  json stats = statisticsOf("bursty")["statistics"];
+  // The limit plus the 32 MB the agent adds to every command task's container.
+  EXPECT_EQ(stats["mem_limit_bytes"], (128 + 32) << 20) << stats.dump();
+  // An infinite cpu limit: no CFS quota (v1: -1; v2: "max"), though --cgroups_enable_cfs caps other tasks.
+  const std::string container = statuses.back().container_status().container_id().value();
+  std::string quota;
+  for (const std::string& procs : cgroups->procsFiles(container)) {
+    const fs::path dir = fs::path(procs).parent_path();
+    for (const char* name : {"cpu.cfs_quota_us", "cpu.max"}) {
+      if (fs::exists(dir / name)) std::ifstream(dir / name) >> quota;
+    }
+  }
+  EXPECT_TRUE(quota == "-1" || quota == "max") << quota;
+}
+
+TEST_F(ContainerSettingsTest, HostPathVolumeIsMountedReadOnly) {
+  if (geteuid() != 0) GTEST_SKIP() << "mounts need root";
+  const fs::path data = "/data";
+  const bool created = !fs::exists(data);
+  // As in Mesos, an absolute mount point must exist when the container shares the host's file system.
+  if (created) fs::create_directory(data);
+  fs::path host = makeTempDir("mezzo-volume");
+  std::ofstream(host / "file") << "from-the-host\n";
+  start(ClusterOptions().withAgentFlag("--isolation=filesystem/linux"));
+  v1::TaskInfo task = commandTask("reader", offer,
+                                  "cat /data/file && if touch /data/new; then echo writable; else echo read-only; fi"
+                                  " && echo through-the-alias > alias/file && cat kept/file");
+  // A sandbox path (SELF, created) seen at a relative container path (created in the sandbox), read-write.
+  v1::Volume* sandboxVolume = task.mutable_container()->add_volumes();
+  sandboxVolume->set_container_path("alias");
+  sandboxVolume->set_mode(v1::Volume::RW);
+  sandboxVolume->mutable_source()->set_type(v1::Volume::Source::SANDBOX_PATH);
+  sandboxVolume->mutable_source()->mutable_sandbox_path()->set_type(v1::Volume::Source::SandboxPath::SELF);
+  sandboxVolume->mutable_source()->mutable_sandbox_path()->set_path("kept");
+  v1::Volume* volume = task.mutable_container()->add_volumes();
+  task.mutable_container()->set_type(v1::ContainerInfo::MESOS);
+  volume->set_container_path("/data");
+  volume->set_mode(v1::Volume::RO);
+  volume->mutable_source()->set_type(v1::Volume::Source::HOST_PATH);
+  volume->mutable_source()->mutable_host_path()->set_path(host.string());
+  v1::TaskStatus status = runToEnd(task);
+  EXPECT_EQ(status.state(), v1::TASK_FINISHED) << status.message() << sandboxFile("reader", "stderr");
+  EXPECT_EQ(sandboxFile("reader", "stdout"), "from-the-host\nread-only\nthrough-the-alias\n")
+      << sandboxFile("reader", "stderr");
+  EXPECT_FALSE(fs::exists(host / "new"));
+  EXPECT_FALSE(fs::exists(data / "file")) << "the mount stayed in the container";
+  fs::remove_all(host);
+  if (created) fs::remove(data);
+}
+
+TEST_F(ContainerSettingsTest, VolumeWithoutFilesystemIsolationFailsTheTask) {
+  start(ClusterOptions());
+  v1::TaskInfo task = commandTask("unmounted", offer, "true");
+  task.mutable_container()->set_type(v1::ContainerInfo::MESOS);
+  v1::Volume* volume = task.mutable_container()->add_volumes();
+  volume->set_container_path("data");
+  volume->set_mode(v1::Volume::RW);
+  volume->set_host_path("/tmp");
+  v1::TaskStatus status = runToEnd(task);
+  EXPECT_EQ(status.state(), v1::TASK_FAILED);
+  EXPECT_EQ(status.reason(), v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
+  EXPECT_NE(status.message().find("filesystem/linux"), std::string::npos) << status.message();
 }
 
 }  // namespace

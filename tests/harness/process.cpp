@@ -187,6 +187,10 @@ uint16_t waitForListeningPort(const DaemonProcess& daemon, std::chrono::millisec
 // before the daemon binds it); restarts reuse that port.
 LocalCluster::LocalCluster(ClusterOptions options) : options_(std::move(options)) {
   workDir_ = makeTempDir("mezzo-test");
+  // Tasks run as another user (--switch_user) must reach their sandboxes below it.
+  std::filesystem::permissions(workDir_, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                             std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                             std::filesystem::perms::others_exec);
   master_ = net::Endpoint{"127.0.0.1", 0};
   restartMaster();
   for (int i = 0; i < options_.agents; ++i) startAgent();
