@@ -138,8 +138,10 @@ class AgentDaemon {
   bool hasTasksOf(const FrameworkRecord& framework, const ExecutorId& executor) const;
   void sendToExecutor(ExecutorRecord& executor, const v1::executor::Event& event);
   // An update the agent itself generates for a task (source AGENT).
+  // `limitation`: the resources whose limit the container reached, if that is why.
   void generateStatus(FrameworkRecord& framework, const TaskId& task, v1::TaskState state,
-                      v1::TaskStatus::Reason reason, const std::string& message);
+                      v1::TaskStatus::Reason reason, const std::string& message,
+                      const v1::TaskResourceLimitation* limitation = nullptr);
   // Who holds an update until the agent has it durably: an executor resends
   // an unacknowledged one; nobody resends what the agent itself generated.
   enum class UpdateOrigin { kAgent, kExecutor };

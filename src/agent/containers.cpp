@@ -207,8 +207,15 @@ bool AgentDaemon::enforceMemoryLimit(FrameworkRecord& framework, ExecutorRecord&
   for (const auto& [taskId, task] : framework.tasks) {
     if (executorOf(task) == executorId && !isTerminalTaskState(task.state())) live.push_back(taskId);
   }
+  // As Mesos's memory isolator: the limitation is the container's memory limit, in MB.
+  v1::TaskResourceLimitation limitation;
+  v1::Resource* memory = limitation.add_resources();
+  memory->set_name("mem");
+  memory->set_type(v1::Value::SCALAR);
+  memory->mutable_scalar()->set_value(static_cast<double>(executor.limits.memoryBytes) / (1024.0 * 1024.0));
   for (const TaskId& taskId : live) {
-    generateStatus(framework, taskId, v1::TASK_FAILED, v1::TaskStatus::REASON_CONTAINER_LIMITATION_MEMORY, message);
+    generateStatus(framework, taskId, v1::TASK_FAILED, v1::TaskStatus::REASON_CONTAINER_LIMITATION_MEMORY, message,
+                   &limitation);
   }
   (void)containerizer_->destroy(executor.containerId, executor.pid);
   return true;

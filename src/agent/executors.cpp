@@ -406,13 +406,15 @@ void AgentDaemon::sendToExecutor(ExecutorRecord& executor, const v1::executor::E
 }
 
 void AgentDaemon::generateStatus(FrameworkRecord& framework, const TaskId& taskId, v1::TaskState state,
-                                 v1::TaskStatus::Reason reason, const std::string& message) {
+                                 v1::TaskStatus::Reason reason, const std::string& message,
+                                 const v1::TaskResourceLimitation* limitation) {
   v1::TaskStatus status;
   status.mutable_task_id()->set_value(taskId.value());
   status.set_state(state);
   status.set_source(v1::TaskStatus::SOURCE_AGENT);
   status.set_reason(reason);
   status.set_message(message);
+  if (limitation != nullptr) *status.mutable_limitation() = *limitation;
   status.set_uuid(randomUuidBytes());
   status.set_timestamp(toEpochSeconds(clock_.now()));
   status.mutable_agent_id()->set_value(agentId_);

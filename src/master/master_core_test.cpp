@@ -479,6 +479,11 @@ namespace {
 // field, before anything reaches the agent; host-path and sandbox-path
 // volumes of a MESOS container without an image are launched.
 TEST_F(MasterCoreTest, UnsupportedFieldsAreTaskErrorsNamingTheField) {
+  // (GPU agents are offered to frameworks without GPU_RESOURCES here, so
+  // that the refusal of gpus is what is tested.)
+  MasterOptions options = core_->options();
+  options.allocator.filterGpuResources = false;
+  core_ = std::make_unique<MasterCore>(options, now_);
   registerAgent("cpus:4;mem:1024;gpus:1");
   FrameworkId framework = subscribe("s1");
   v1::Offer offer = firstOffer("s1");

@@ -357,7 +357,7 @@ void MasterDaemon::route(net::Request&& request, net::Responder responder) {
   TimePoint now = clock_.now();
   std::string target(request.target());
   if (path == "/state") return serveJson(request, responder, renderState(*core_, flags_.rendered, leadership_, now).dump());
-  if (path == "/state-summary") return serveJson(request, responder, renderStateSummary(*core_).dump());
+  if (path == "/state-summary") return serveJson(request, responder, renderStateSummary(*core_, flags_.rendered).dump());
   if (path == "/frameworks") return serveJson(request, responder, renderFrameworks(*core_, now).dump());
   if (path == "/slaves") return serveJson(request, responder, renderAgents(*core_).dump());
   if (path == "/tasks") return serveJson(request, responder, renderTasks(*core_, target).dump());

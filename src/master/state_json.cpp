@@ -182,7 +182,8 @@ json agentJson(const AgentRecord& agent, const MasterCore& core) {
   out["id"] = agent.id.value();
   out["hostname"] = agent.info.hostname();
   out["port"] = agent.info.port();
-  out["pid"] = "slave(1)@" + agent.info.hostname() + ":" + std::to_string(agent.info.port());
+  // Mesos's pid names the agent's IP (clients use it without resolving the hostname).
+  out["pid"] = "slave(1)@" + (agent.ip.empty() ? agent.info.hostname() : agent.ip) + ":" + std::to_string(agent.info.port());
   out["attributes"] = attributesJson(agent.info);
   out["registered_time"] = seconds(agent.registeredTime);
   if (agent.reregisteredTime) out["reregistered_time"] = seconds(*agent.reregisteredTime);
@@ -302,7 +303,7 @@ nlohmann::json renderState(const MasterCore& core, const std::map<std::string, s
   return out;
 }
 
-nlohmann::json renderStateSummary(const MasterCore& core) {
+nlohmann::json renderStateSummary(const MasterCore& core, const std::map<std::string, std::string>& flags) {
   // Tasks by state and the agent <-> framework relation, from the tasks
   // the master keeps for its frameworks (live, unreachable and completed).
   std::map<std::string, std::map<v1::TaskState, size_t>> countsByAgent;
@@ -336,6 +337,9 @@ nlohmann::json renderStateSummary(const MasterCore& core) {
   };
   json out;
   out["hostname"] = core.options().masterInfo.hostname();
+  if (auto cluster = flags.find("cluster"); cluster != flags.end() && !cluster->second.empty()) {
+    out["cluster"] = cluster->second;
+  }
   json agents = json::array();
   for (const auto& [id, agent] : core.agents()) {
     json entry = agentJson(*agent, core);

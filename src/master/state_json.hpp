@@ -22,7 +22,7 @@ struct Leadership {
 
 nlohmann::json renderState(const MasterCore& core, const std::map<std::string, std::string>& flags,
                            const Leadership& leadership, TimePoint now);
-nlohmann::json renderStateSummary(const MasterCore& core);
+nlohmann::json renderStateSummary(const MasterCore& core, const std::map<std::string, std::string>& flags = {});
 nlohmann::json renderFrameworks(const MasterCore& core, TimePoint now);
 nlohmann::json renderAgents(const MasterCore& core);
 nlohmann::json renderTasks(const MasterCore& core, const std::string& target);

@@ -167,6 +167,10 @@ TEST_F(AgentIsolationTest, MemoryHogFailsWithLimitationWhileNeighbourKeepsRunnin
   EXPECT_EQ(failed.reason(), v1::TaskStatus::REASON_CONTAINER_LIMITATION_MEMORY) << failed.message();
   EXPECT_EQ(failed.source(), v1::TaskStatus::SOURCE_AGENT);
   EXPECT_NE(failed.message().find("Memory limit exceeded"), std::string::npos) << failed.message();
+  // The limitation names the memory limit (64 MB asked + the command executor's 32 MB), as Mesos's.
+  ASSERT_EQ(failed.limitation().resources_size(), 1) << failed.DebugString();
+  EXPECT_EQ(failed.limitation().resources(0).name(), "mem");
+  EXPECT_GE(failed.limitation().resources(0).scalar().value(), 64.0);
   const std::string container = failed.container_status().container_id().value();
   ASSERT_FALSE(container.empty());
 

@@ -70,6 +70,7 @@ TEST_F(MesosFlagsTest, MasterAndAgentStartWithAMesosUnitFilesFlagsAndEnvironment
   ASSERT_TRUE(waitUntil([&] { return getJson(masterEndpoint, "/state").is_object(); }, 15s))
       << "the master did not listen on MESOS_PORT " << masterPort << ": " << master.log();
   EXPECT_EQ(getJson(masterEndpoint, "/state")["cluster"], "prod-east");
+  EXPECT_EQ(getJson(masterEndpoint, "/state-summary")["cluster"], "prod-east");
   json masterFlags = getJson(masterEndpoint, "/flags")["flags"];
   EXPECT_EQ(masterFlags["port"], std::to_string(masterPort));
   EXPECT_EQ(masterFlags["work_dir"], path("master"));
