@@ -153,10 +153,16 @@ TEST_F(AgentTasksTest, MaxCompletionTimeFailsATaskThatRunsTooLong) {
 TEST_F(AgentTasksTest, SupervisedTaskIsKilledAfterItsGracePeriod) {
   start();
   v1::Offer offer = takeOffer(*session);
-  v1::TaskInfo task = commandTask("stubborn", offer, "trap '' TERM; while true; do sleep 0.05; done", "cpus:0.5;mem:64");
+  // The kill waits for the shell to have set its trap (a SIGTERM before
+  // that would end it at once, and the test would see SIGTERM).
+  const std::filesystem::path ready = makeTempDir("mezzo-stubborn") / "trap-set";
+  v1::TaskInfo task = commandTask("stubborn", offer,
+                                  "trap '' TERM; touch " + ready.string() + "; while true; do sleep 0.05; done",
+                                  "cpus:0.5;mem:64");
   task.mutable_kill_policy()->mutable_grace_period()->set_nanoseconds(300'000'000);
   ASSERT_EQ(session->call(launchCall(offer, {task}))->status, 202u);
   ASSERT_FALSE(session->followTask("stubborn", v1::TASK_RUNNING).empty());
+  ASSERT_TRUE(waitUntil([&] { return std::filesystem::exists(ready); }, 10s));
   const auto killed = std::chrono::steady_clock::now();
   ASSERT_EQ(session->call(killCall("stubborn", offer))->status, 202u);
   auto statuses = session->followTask("stubborn", v1::TASK_KILLED);
