@@ -85,21 +85,49 @@ json frameworkExecutorsJson(const FrameworkId& framework, const MasterCore& core
   return out;
 }
 
-json frameworkJson(const FrameworkRecord& framework, const MasterCore& core) {
-  const v1::FrameworkInfo& info = framework.info;
+Resources usedResources(const FrameworkRecord& framework) {
+  Resources used;
+  for (const auto& [id, task] : framework.tasks) {
+    if (!task.resourcesReleased) used += task.resources;
+  }
+  return used;
+}
+
+Resources offeredResources(const FrameworkRecord& framework, const MasterCore& core) {
+  Resources offered;
+  for (const OfferId& id : framework.offers) offered += core.offers().at(id).resources;
+  return offered;
+}
+
+// The fields of a framework that /state-summary shows too (Mesos's
+// Summary<Framework>): cheap, no task is rendered.
+json frameworkSummaryJson(const FrameworkRecord& framework, const MasterCore& core) {
   json out;
   out["id"] = framework.id.value();
-  out["name"] = info.name();
-  out["pid"] = "";
-  out["user"] = info.user();
-  out["hostname"] = info.hostname();
-  out["webui_url"] = info.webui_url();
-  out["principal"] = info.principal();
-  out["failover_timeout"] = info.failover_timeout();
-  out["checkpoint"] = info.checkpoint();
+  out["name"] = framework.info.name();
+  out["used_resources"] = usedResources(framework).toStateJson();
+  out["offered_resources"] = offeredResources(framework, core).toStateJson();
+  json capabilities = json::array();
+  for (auto capability : framework.capabilities) {
+    capabilities.push_back(v1::FrameworkInfo::Capability::Type_Name(capability));
+  }
+  out["capabilities"] = capabilities;
+  out["hostname"] = framework.info.hostname();
+  out["webui_url"] = framework.info.webui_url();
   out["active"] = framework.active;
   out["connected"] = framework.connected;
   out["recovered"] = framework.recovered;
+  return out;
+}
+
+json frameworkJson(const FrameworkRecord& framework, const MasterCore& core) {
+  const v1::FrameworkInfo& info = framework.info;
+  json out = frameworkSummaryJson(framework, core);
+  out["pid"] = "";
+  out["user"] = info.user();
+  out["principal"] = info.principal();
+  out["failover_timeout"] = info.failover_timeout();
+  out["checkpoint"] = info.checkpoint();
   out["registered_time"] = seconds(framework.registeredTime);
   out["reregistered_time"] = seconds(framework.reregisteredTime.value_or(framework.registeredTime));
   out["unregistered_time"] = 0;
@@ -107,17 +135,8 @@ json frameworkJson(const FrameworkRecord& framework, const MasterCore& core) {
   for (const std::string& role : framework.roles) roles.push_back(role);
   out["roles"] = roles;
   if (!framework.hasCapability(v1::FrameworkInfo::Capability::MULTI_ROLE)) out["role"] = info.role();
-  json capabilities = json::array();
-  for (auto capability : framework.capabilities) {
-    capabilities.push_back(v1::FrameworkInfo::Capability::Type_Name(capability));
-  }
-  out["capabilities"] = capabilities;
-  Resources used;
   json tasks = json::array();
-  for (const auto& [id, task] : framework.tasks) {
-    tasks.push_back(taskJson(task.task));
-    if (!task.resourcesReleased) used += task.resources;
-  }
+  for (const auto& [id, task] : framework.tasks) tasks.push_back(taskJson(task.task));
   out["tasks"] = std::move(tasks);
   json unreachable = json::array();
   for (const v1::Task& task : framework.unreachableTasks) unreachable.push_back(taskJson(task));
@@ -125,11 +144,9 @@ json frameworkJson(const FrameworkRecord& framework, const MasterCore& core) {
   json completed = json::array();
   for (const v1::Task& task : framework.completedTasks) completed.push_back(taskJson(task));
   out["completed_tasks"] = std::move(completed);
-  Resources offered;
   json offers = json::array();
   for (const OfferId& id : framework.offers) {
     const OfferRecord& offer = core.offers().at(id);
-    offered += offer.resources;
     json entry;
     entry["id"] = id.value();
     entry["framework_id"] = framework.id.value();
@@ -138,9 +155,7 @@ json frameworkJson(const FrameworkRecord& framework, const MasterCore& core) {
     offers.push_back(std::move(entry));
   }
   out["offers"] = std::move(offers);
-  out["used_resources"] = used.toStateJson();
-  out["offered_resources"] = offered.toStateJson();
-  out["resources"] = (used + offered).toStateJson();
+  out["resources"] = (usedResources(framework) + offeredResources(framework, core)).toStateJson();
   out["executors"] = frameworkExecutorsJson(framework.id, core);
   json suppressed = json::array();
   for (const std::string& role : core.allocator().suppressedRoles(framework.id)) suppressed.push_back(role);
@@ -350,12 +365,7 @@ nlohmann::json renderStateSummary(const MasterCore& core, const std::map<std::st
   out["slaves"] = std::move(agents);
   json frameworks = json::array();
   for (const auto& [id, framework] : core.frameworks()) {
-    json full = frameworkJson(*framework, core);
-    json entry;
-    for (const char* key : {"id", "name", "used_resources", "offered_resources", "capabilities", "hostname",
-                            "webui_url", "active", "connected", "recovered"}) {
-      entry[key] = full[key];
-    }
+    json entry = frameworkSummaryJson(*framework, core);
     putCounts(entry, countsByFramework[id.value()]);
     entry["slave_ids"] = idsJson(agentsByFramework[id.value()]);
     frameworks.push_back(std::move(entry));
